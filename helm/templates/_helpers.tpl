@@ -1,0 +1,102 @@
+{{/* Release-scoped base name for every object. */}}
+{{- define "imprimatur.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "imprimatur.serviceName" -}}{{ include "imprimatur.fullname" . }}{{- end -}}
+{{- define "imprimatur.tlsName" -}}{{ include "imprimatur.fullname" . }}-tls{{- end -}}
+{{- define "imprimatur.configName" -}}{{ include "imprimatur.fullname" . }}-config{{- end -}}
+{{- define "imprimatur.alertTemplatesName" -}}{{ include "imprimatur.fullname" . }}-alert-templates{{- end -}}
+{{- define "imprimatur.serviceAccountName" -}}{{ include "imprimatur.fullname" . }}{{- end -}}
+{{- define "imprimatur.namespaceLabel" -}}imprimatur.dev/webhook{{- end -}}
+
+{{- define "imprimatur.selectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "imprimatur.labels" -}}
+{{ include "imprimatur.selectorLabels" . }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- with .Values.kubernetes.additionalLabels }}
+{{ toYaml . }}
+{{- end -}}
+{{- end -}}
+
+{{- define "imprimatur.image" -}}
+{{- $img := .Values.kubernetes.deployment.image -}}
+{{- if $img.digest -}}
+{{ $img.repository }}@{{ $img.digest }}
+{{- else -}}
+{{ $img.repository }}:{{ $img.tag | default .Chart.AppVersion }}
+{{- end -}}
+{{- end -}}
+
+{{/* Is automatic child approval on? (default true, as in the program) */}}
+{{- define "imprimatur.childApproval" -}}
+{{- $f := .Values.application.features | default dict -}}
+{{- if hasKey $f "automaticChildApproval" -}}{{ $f.automaticChildApproval }}{{- else -}}true{{- end -}}
+{{- end -}}
+
+{{/* Names of the registry Secrets the validators reference (auth.secretName), unique, as a YAML list. */}}
+{{- define "imprimatur.authSecrets" -}}
+{{- $names := list -}}
+{{- range .Values.application.validators -}}
+{{- if and (kindIs "map" .auth) .auth.secretName -}}
+{{- $names = append $names .auth.secretName -}}
+{{- end -}}
+{{- end -}}
+{{- dict "names" ($names | uniq) | toYaml -}}
+{{- end -}}
+
+{{/* The program's config file: the application and alerting sections of the values. */}}
+{{- define "imprimatur.configFile" -}}
+{{- $cfg := dict "application" .Values.application -}}
+{{- with .Values.alerting }}{{ $_ := set $cfg "alerting" . }}{{ end -}}
+{{- toYaml $cfg -}}
+{{- end -}}
+
+{{/* Changes whenever a mounted input changes, so `helm upgrade` rolls the pods. */}}
+{{- define "imprimatur.configChecksum" -}}
+{{- $parts := list (include "imprimatur.configFile" .) (toYaml .Values.kubernetes.alertTemplates) (toYaml .Values.kubernetes.deployment.tls) (include "imprimatur.authSecrets" .) -}}
+{{- join "\n---\n" $parts | sha256sum -}}
+{{- end -}}
+
+{{/*
+Serving certificate, base64-encoded, as YAML {cert, key, ca}:
+1. kubernetes.deployment.tls.cert/key (ca defaults to cert), else
+2. the existing <fullname>-tls Secret (lookup; so upgrades keep the certificate), else
+3. a new CA (10 years) and a certificate signed by it for the Service's DNS names.
+*/}}
+{{- define "imprimatur.tls" -}}
+{{- $tls := .Values.kubernetes.deployment.tls | default dict -}}
+{{- $svc := include "imprimatur.serviceName" . -}}
+{{- $ns := .Release.Namespace -}}
+{{- if or $tls.cert $tls.key -}}
+{{- $cert := required "kubernetes.deployment.tls.cert is required with tls.key" $tls.cert -}}
+{{- $key := required "kubernetes.deployment.tls.key is required with tls.cert" $tls.key -}}
+cert: {{ $cert | b64enc }}
+key: {{ $key | b64enc }}
+ca: {{ $tls.ca | default $cert | b64enc }}
+{{- else -}}
+{{- $existing := lookup "v1" "Secret" $ns (include "imprimatur.tlsName" .) -}}
+{{- if and $existing $existing.data (index $existing.data "tls.crt") (index $existing.data "tls.key") -}}
+cert: {{ index $existing.data "tls.crt" }}
+key: {{ index $existing.data "tls.key" }}
+ca: {{ index $existing.data "ca.crt" | default (index $existing.data "tls.crt") }}
+{{- else -}}
+{{- $ca := genCA (printf "%s-ca" $svc) 3650 -}}
+{{- $names := list $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.cluster.local" $svc $ns) -}}
+{{- $crt := genSignedCert (printf "%s.%s.svc" $svc $ns) nil $names 3650 $ca -}}
+cert: {{ $crt.Cert | b64enc }}
+key: {{ $crt.Key | b64enc }}
+ca: {{ $ca.Cert | b64enc }}
+{{- end -}}
+{{- end -}}
+{{- end -}}

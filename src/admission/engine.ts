@@ -1,0 +1,119 @@
+/**
+ * The decision core for one image: parse → most specific rule → its validator → verified digest or reason.
+ * An Engine is built from one loaded config and is immutable; a config reload builds a new one.
+ */
+import { ImprimaturError, toImprimaturError } from '../errors.js';
+import type { AppConfig, PolicyRule } from '../config/types.js';
+import { parseImageReference } from '../image/reference.js';
+import type { ImageReference } from '../image/types.js';
+import type { Logger } from '../log.js';
+import { PolicyMatcher } from '../policy/matcher.js';
+import { findValidatorType } from '../validators/index.js';
+import type { ValidationContext, Validator, ValidatorEnvironment } from '../validators/types.js';
+import type { ImageDecision } from './types.js';
+
+export interface EngineOptions {
+  logger: Logger;
+  secretsDir?: string;
+}
+
+/** What `explain` needs beyond the decision: the rule ranking. */
+export interface ImageCheck {
+  decision: ImageDecision;
+  reference?: ImageReference;
+  rule?: PolicyRule;
+  runnersUp: PolicyRule[];
+}
+
+export class Engine {
+  readonly matcher: PolicyMatcher;
+  readonly validators = new Map<string, Validator>();
+
+  constructor(readonly config: AppConfig, private readonly options: EngineOptions) {
+    this.matcher = new PolicyMatcher(config.policy);
+    config.validators.forEach((vc, i) => {
+      const type = findValidatorType(vc.type);
+      if (!type) throw new ImprimaturError('CONFIG_INVALID', `validator type "${vc.type}" is not available`);
+      const env: ValidatorEnvironment = {
+        path: `${config.prefix}validators[${i}]`,
+        file: config.file,
+        insecureRegistries: config.insecureRegistries,
+        secretsDir: options.secretsDir ?? process.env.IMPRIMATUR_SECRETS_DIR ?? '/app/secrets',
+        logger: options.logger.child({ validator: vc.name }),
+      };
+      this.validators.set(vc.name, type.create(vc, env));
+    });
+  }
+
+  /** Decides one image. Never throws: every failure becomes a denied decision with a reason. */
+  async check(image: string, ctx: ValidationContext): Promise<ImageCheck> {
+    let reference: ImageReference;
+    try {
+      reference = parseImageReference(image);
+    } catch (err) {
+      const e = toImprimaturError(err, 'IMAGE_REFERENCE_INVALID');
+      return { decision: { image, outcome: 'denied', code: e.code, reason: e.message }, runnersUp: [] };
+    }
+    const match = this.matcher.match(reference);
+    if (!match) {
+      return {
+        reference,
+        runnersUp: [],
+        decision: {
+          image,
+          normalized: reference.normalized,
+          outcome: 'denied',
+          code: 'NO_MATCHING_RULE',
+          reason: `no policy rule matches ${reference.normalized}; add a rule whose pattern covers it`,
+        },
+      };
+    }
+    const { rule, runnersUp } = match;
+    const validator = this.validators.get(rule.validator);
+    const base = { image, normalized: reference.normalized, rule: rule.pattern, validator: rule.validator, validatorType: validator?.type };
+    if (!validator) {
+      return { reference, rule, runnersUp, decision: { ...base, outcome: 'denied', code: 'INTERNAL', reason: `validator "${rule.validator}" is not loaded` } };
+    }
+    try {
+      const outcome = await withDeadline(validator.validate(reference, rule.with, ctx), ctx.signal, validator.name);
+      if (outcome.digest !== undefined && !/^sha256:[0-9a-f]{64}$/.test(outcome.digest)) {
+        throw new ImprimaturError('INTERNAL', `validator "${validator.name}" returned an invalid digest`);
+      }
+      if (outcome.digest && reference.digest && outcome.digest !== reference.digest) {
+        throw new ImprimaturError('DIGEST_MISMATCH', `the verified digest ${outcome.digest} differs from the digest in the reference (${reference.digest})`);
+      }
+      return {
+        reference,
+        rule,
+        runnersUp,
+        decision: { ...base, outcome: 'admitted', reason: outcome.details.summary, digest: outcome.digest, details: outcome.details },
+      };
+    } catch (err) {
+      const e = toImprimaturError(err);
+      if (e.code === 'INTERNAL') this.options.logger.error({ err, image }, 'validator failed unexpectedly');
+      const record = e.details?.record as Record<string, unknown> | undefined;
+      return { reference, rule, runnersUp, decision: { ...base, outcome: 'denied', code: e.code, reason: e.message, details: record } };
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.validators.values()].map((v) => v.close?.()));
+  }
+}
+
+/** Rejects when `signal` aborts even if the validator ignores it, so no request outlives its deadline. */
+function withDeadline<T>(work: Promise<T>, signal: AbortSignal, validator: string): Promise<T> {
+  if (signal.aborted) return Promise.reject(deadlineError(validator));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(deadlineError(validator));
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
+      (e) => { signal.removeEventListener('abort', onAbort); reject(signal.aborted && !(e instanceof ImprimaturError) ? deadlineError(validator) : e); },
+    );
+  });
+}
+
+function deadlineError(validator: string): ImprimaturError {
+  return new ImprimaturError('DEADLINE_EXCEEDED', `verification by validator "${validator}" was still pending when the admission deadline passed (timeout)`);
+}

@@ -1,0 +1,166 @@
+/** AdmissionReview → per-image decisions → allow / deny / allow-with-warning, JSONPatch and an event. */
+import type { Logger } from '../log.js';
+import type { Engine } from './engine.js';
+import { digestPatch } from './patch.js';
+import { clampWarning, type AdmissionRequest, type AdmissionResponse, type AdmissionReview } from './review.js';
+import type { AdmissionEvent, AlertDispatcher, ImageDecision } from './types.js';
+import { containerImages, isSupportedKind, WorkloadShapeError, type ContainerImage } from './workload.js';
+
+export interface HandlerContext {
+  engine: Engine;
+  alerts?: AlertDispatcher;
+  logger: Logger;
+  now?: () => Date;
+  /** Deadline override in ms (e.g. from the API server's `?timeout=`); the config's deadline is the upper bound. */
+  deadlineMs?: number;
+  /**
+   * Images a child object may skip because its verified owner carries them (automatic child approval).
+   * Returns the digest-pinned images the owner carries, or undefined to validate normally.
+   */
+  ownerImages?: (request: AdmissionRequest, signal: AbortSignal) => Promise<Set<string> | undefined>;
+}
+
+export interface HandledReview {
+  response: AdmissionResponse;
+  event?: AdmissionEvent;
+}
+
+const allow = (uid: string, warnings: string[] = []): AdmissionResponse => ({ uid, allowed: true, ...(warnings.length ? { warnings: warnings.map((w) => clampWarning(w)) } : {}) });
+
+export async function handleAdmissionReview(review: AdmissionReview, ctx: HandlerContext): Promise<HandledReview> {
+  const started = Date.now();
+  const req = review.request;
+  const kind = req.kind.kind;
+  const { features } = ctx.engine.config;
+  const where = `${kind} ${req.namespace ? `${req.namespace}/` : ''}${req.name || objectName(req.object) || '(generated name)'}`;
+
+  if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return { response: allow(req.uid) };
+  if (req.operation === 'UPDATE' && hasDeletionTimestamp(req.oldObject)) return { response: allow(req.uid) };
+  if (!isSupportedKind(kind)) {
+    return { response: allow(req.uid, [`Imprimatur does not validate kind ${kind}; it was admitted unchanged`]) };
+  }
+  if (features.resourceValidationMode === 'podsOnly' && kind !== 'Pod' && kind !== 'EphemeralContainers') {
+    return { response: allow(req.uid, [`Imprimatur validates only Pods (resourceValidationMode: podsOnly); ${where} was admitted unchanged`]) };
+  }
+
+  let containers: ContainerImage[];
+  try {
+    containers = containerImages(kind, req.object);
+  } catch (err) {
+    if (!(err instanceof WorkloadShapeError)) throw err;
+    return { response: { uid: req.uid, allowed: false, status: { code: 400, message: `Imprimatur cannot read ${where}: ${err.message}` } } };
+  }
+
+  const deadlineMs = Math.min(ctx.engine.config.requestTimeoutMs, ctx.deadlineMs ?? Infinity);
+  const signal = AbortSignal.timeout(Math.max(1, deadlineMs));
+  const now = ctx.now ?? (() => new Date());
+  const distinct = [...new Set(containers.map((c) => c.image))];
+
+  const unchanged = features.automaticUnchangedApproval && req.operation === 'UPDATE' ? previousImages(kind, req.oldObject) : new Set<string>();
+  const owned = features.automaticChildApproval && ctx.ownerImages ? await ctx.ownerImages(req, signal).catch(() => undefined) : undefined;
+
+  const results: ImageDecision[] = await Promise.all(
+    distinct.map(async (image): Promise<ImageDecision> => {
+      if (unchanged.has(image)) return { image, outcome: 'skipped', skippedBecause: 'unchanged', reason: 'image unchanged since the previous version of the object' };
+      if (owned?.has(image)) return { image, outcome: 'skipped', skippedBecause: 'child', reason: 'image verified on the owning controller' };
+      const { decision } = await ctx.engine.check(image, { signal, deadline: Date.now() + deadlineMs, logger: ctx.logger, now });
+      return decision;
+    }),
+  );
+
+  const denied = results.filter((r) => r.outcome === 'denied');
+  const detection = features.detectionMode;
+  const warnings: string[] = [];
+  let message: string;
+  let allowed: boolean;
+  if (denied.length > 0) {
+    message = `Imprimatur denied ${where}: ${denied.map(describeDenial).join('; ')}`;
+    allowed = detection;
+    if (detection) warnings.push(...denied.map((d) => `detection mode: would deny ${describeDenial(d)}`));
+  } else {
+    allowed = true;
+    message = `Imprimatur admitted ${where}: ${results.length} image(s) verified or approved`;
+  }
+
+  const event: AdmissionEvent = {
+    uid: req.uid,
+    decision: allowed ? 'admit' : 'reject',
+    detectionMode: detection && denied.length > 0,
+    operation: req.operation,
+    kind,
+    namespace: req.namespace ?? '',
+    name: req.name || objectName(req.object) || '',
+    user: req.userInfo?.username ?? '',
+    message,
+    results,
+    warnings,
+    timestamp: now(),
+  };
+
+  if (ctx.alerts) {
+    const { blockingFailures } = await ctx.alerts.dispatch(event, signal);
+    if (blockingFailures.length > 0) {
+      const text = `alert could not be sent to ${blockingFailures.join(', ')} (failIfAlertSendingFails is set)`;
+      if (allowed && !detection) {
+        allowed = false;
+        message = `Imprimatur denied ${where}: ${text}`;
+        event.decision = 'reject';
+        event.message = message;
+      } else if (detection) {
+        warnings.push(`detection mode: ${text}`);
+      }
+    }
+  }
+
+  const response: AdmissionResponse = allowed ? allow(req.uid, warnings) : { uid: req.uid, allowed: false, status: { code: 403, reason: 'Forbidden', message } };
+  if (allowed) {
+    const digests = new Map<string, string>();
+    for (const r of results) {
+      if (r.outcome === 'admitted' && r.digest && ruleMode(ctx.engine, r) === 'mutate') digests.set(r.image, r.digest);
+    }
+    const ops = digestPatch(containers, digests);
+    if (ops.length > 0) {
+      response.patchType = 'JSONPatch';
+      response.patch = Buffer.from(JSON.stringify(ops)).toString('base64');
+    }
+  }
+
+  ctx.logger.info(
+    {
+      uid: req.uid, namespace: event.namespace, kind, name: event.name, operation: req.operation, user: event.user,
+      outcome: allowed ? (warnings.length ? 'warned' : 'admitted') : 'denied',
+      images: results.map((r) => ({ image: r.image, rule: r.rule, validator: r.validator, outcome: r.outcome, reason: r.reason, digest: r.digest })),
+      durationMs: Date.now() - started,
+    },
+    'admission decision',
+  );
+  return { response, event };
+}
+
+function describeDenial(d: ImageDecision): string {
+  const where = d.rule ? ` (rule "${d.rule}", validator "${d.validator}")` : '';
+  return `image "${d.image}"${where}: ${d.reason}`;
+}
+
+function ruleMode(engine: Engine, r: ImageDecision): string {
+  const rule = engine.config.policy.find((p) => p.pattern === r.rule);
+  return rule?.with.mode ?? 'mutate';
+}
+
+function hasDeletionTimestamp(obj: Record<string, unknown> | null | undefined): boolean {
+  const meta = obj?.metadata as Record<string, unknown> | undefined;
+  return typeof meta?.deletionTimestamp === 'string' && meta.deletionTimestamp !== '';
+}
+
+function objectName(obj: Record<string, unknown> | null | undefined): string | undefined {
+  const meta = obj?.metadata as Record<string, unknown> | undefined;
+  return typeof meta?.name === 'string' ? meta.name : undefined;
+}
+
+function previousImages(kind: string, old: Record<string, unknown> | null | undefined): Set<string> {
+  try {
+    return new Set(containerImages(kind, old).map((c) => c.image));
+  } catch {
+    return new Set();
+  }
+}

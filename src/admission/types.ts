@@ -1,0 +1,62 @@
+/** Decisions produced by the admission handler; consumed by the HTTP layer, logs, alerting and metrics. */
+
+export type ImageOutcome = 'admitted' | 'denied' | 'skipped';
+
+/** The decision for one distinct image of a request. */
+export interface ImageDecision {
+  /** The image as written in the workload. */
+  image: string;
+  /** Normalised reference (absent when the reference is invalid). */
+  normalized?: string;
+  /** Pattern of the winning policy rule. */
+  rule?: string;
+  /** Name of the validator the rule selected. */
+  validator?: string;
+  validatorType?: string;
+  outcome: ImageOutcome;
+  /** Human sentence: why admitted / denied / skipped. */
+  reason: string;
+  /** Error code when denied (e.g. `NO_MATCHING_RULE`, `SIGNATURE_INVALID`). */
+  code?: string;
+  /** Verified digest (`sha256:…`) when a signature validator verified the image. */
+  digest?: string;
+  /** Why validation was skipped (`unchanged`, `child`, `cache`). */
+  skippedBecause?: string;
+  /** Validator's verification record (for explain / alerts). */
+  details?: Record<string, unknown>;
+}
+
+/** Everything known about one AdmissionReview after deciding it. */
+export interface AdmissionEvent {
+  uid: string;
+  /** Final decision as sent to the API server. */
+  decision: 'admit' | 'reject';
+  /** True when the request would have been denied but detection mode admitted it. */
+  detectionMode: boolean;
+  operation: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  user: string;
+  /** Human summary (the denial message, or a short admit sentence). */
+  message: string;
+  results: ImageDecision[];
+  warnings: string[];
+  timestamp: Date;
+}
+
+/** Outcome of sending alerts for one event (see src/alerting). */
+export interface AlertDispatchResult {
+  /** Receivers with failIfAlertSendingFails that could not be notified; non-empty → the request is denied. */
+  blockingFailures: string[];
+}
+
+/** Implemented by src/alerting. The admission handler calls it once per decided request. */
+export interface AlertDispatcher {
+  /**
+   * Queues alerts for the event. Resolves once every receiver with failIfAlertSendingFails=true for this
+   * decision has been notified (or failed, or the signal aborted); never waits for the others.
+   */
+  dispatch(event: AdmissionEvent, signal: AbortSignal): Promise<AlertDispatchResult>;
+  close(): Promise<void>;
+}

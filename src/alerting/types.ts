@@ -1,0 +1,76 @@
+/** Typed view of the `alerting` section after validation and defaults (see schema.ts for the document form). */
+
+export type AlertDecision = 'admit' | 'reject';
+
+/** What happened to one alert for one receiver; passed to the `onOutcome` hook (metrics). */
+export type AlertOutcome = 'sent' | 'failed' | 'dropped' | 'suppressed';
+
+export type OutcomeHook = (receiver: string, outcome: AlertOutcome) => void;
+
+/** One parsed `customHeaders` line, with `${VAR}` references already expanded. The value is secret: never log it. */
+export interface AlertHeader {
+  name: string;
+  value: string;
+}
+
+export interface ReceiverConfig {
+  /** Stable, log- and metrics-safe name: `name` from the document, else the document path (`rejectRequest.receivers[0]`). */
+  name: string;
+  /** Path of the receiver in the document, e.g. `alerting.rejectRequest.receivers[0]`. */
+  path: string;
+  decision: AlertDecision;
+  template: string;
+  /** Absolute path of the template file that was found. */
+  templateFile: string;
+  receiverUrl: string;
+  /** `scheme://host[:port]` of receiverUrl: the only part of the URL that is logged (paths can hold secrets, e.g. Slack webhooks). */
+  receiverOrigin: string;
+  priority: number;
+  headers: AlertHeader[];
+  payloadFields?: Record<string, unknown>;
+  failIfAlertSendingFails: boolean;
+  /** 0 = no deduplication. */
+  dedupeSeconds: number;
+}
+
+export interface AlertingConfig {
+  clusterIdentifier: string;
+  /** Directories searched for `<template>.json.hbs`, in order (the user's templateDirectory first). */
+  templateDirs: string[];
+  receivers: ReceiverConfig[];
+}
+
+/** One image of the request as seen by templates (`{{#each results}}`). Absent values are null. */
+export interface AlertImageResult {
+  image: string;
+  rule: string | null;
+  validator: string | null;
+  outcome: string;
+  reason: string;
+  digest: string | null;
+}
+
+/** Everything a template can use. Documented in docs/alerting.md (keep both in sync). */
+export interface AlertVariables {
+  alert_message: string;
+  message: string;
+  priority: number;
+  priority_name: string;
+  pod_id: string;
+  connaisseur_pod_id: string;
+  cluster: string;
+  namespace: string;
+  request_id: string;
+  images: string;
+  image_list: string[];
+  timestamp: string;
+  decision: AlertDecision;
+  detection_mode: boolean;
+  operation: string;
+  kind: string;
+  name: string;
+  user: string;
+  results: AlertImageResult[];
+  suppressed_count: number;
+  receiver: string;
+}

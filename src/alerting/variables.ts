@@ -1,0 +1,75 @@
+/** Template variables for one admission event and one receiver (documented in docs/alerting.md). */
+import type { AdmissionEvent } from '../admission/types.js';
+import type { AlertImageResult, AlertVariables } from './types.js';
+
+/** Syslog / Falco severity names by priority 0–7 (Sysdig wants the name). */
+const PRIORITY_NAMES = ['emergency', 'alert', 'critical', 'error', 'warning', 'notice', 'informational', 'debug'];
+
+export function priorityName(priority: number): string {
+  return PRIORITY_NAMES[Math.min(Math.max(Math.trunc(priority), 0), PRIORITY_NAMES.length - 1)]!;
+}
+
+/** Distinct images of the request in request order. */
+export function eventImages(event: AdmissionEvent): string[] {
+  return [...new Set(event.results.map((r) => r.image))];
+}
+
+export function alertMessage(event: AdmissionEvent, suppressedCount: number, dedupeSeconds: number): string {
+  let text: string;
+  if (event.decision === 'reject') {
+    text = 'Imprimatur rejected a request';
+  } else if (event.detectionMode) {
+    text = 'Imprimatur admitted a request in detection mode that would have been rejected';
+  } else {
+    text = 'Imprimatur admitted a request';
+  }
+  if (event.message) text += `: ${event.message}`;
+  if (suppressedCount > 0) {
+    text += ` (${suppressedCount} identical alert${suppressedCount === 1 ? '' : 's'} suppressed in the previous ${dedupeSeconds}s)`;
+  }
+  return text;
+}
+
+export interface VariableContext {
+  cluster: string;
+  podId: string;
+  priority: number;
+  receiver: string;
+  suppressedCount: number;
+  dedupeSeconds: number;
+}
+
+export function buildVariables(event: AdmissionEvent, ctx: VariableContext): AlertVariables {
+  const imageList = eventImages(event);
+  const results: AlertImageResult[] = event.results.map((r) => ({
+    image: r.image,
+    rule: r.rule ?? null,
+    validator: r.validator ?? null,
+    outcome: r.outcome,
+    reason: r.reason,
+    digest: r.digest ?? null,
+  }));
+  return {
+    alert_message: alertMessage(event, ctx.suppressedCount, ctx.dedupeSeconds),
+    message: event.message,
+    priority: ctx.priority,
+    priority_name: priorityName(ctx.priority),
+    pod_id: ctx.podId,
+    connaisseur_pod_id: ctx.podId,
+    cluster: ctx.cluster,
+    namespace: event.namespace,
+    request_id: event.uid,
+    images: imageList.join(', '),
+    image_list: imageList,
+    timestamp: event.timestamp.toISOString(),
+    decision: event.decision,
+    detection_mode: event.detectionMode,
+    operation: event.operation,
+    kind: event.kind,
+    name: event.name,
+    user: event.user,
+    results,
+    suppressed_count: ctx.suppressedCount,
+    receiver: ctx.receiver,
+  };
+}

@@ -1,0 +1,103 @@
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../errors.js';
+import { loadConfigFile } from '../config/load.js';
+import { Engine, type ImageCheck } from '../admission/engine.js';
+import { createLogger } from '../log.js';
+import { defaultConfigFile } from './paths.js';
+
+const EXPLAIN_USAGE = 'usage: imprimatur explain [--config FILE] [--json] [--secrets-dir D] IMAGE...\n';
+
+export async function runExplain(argv: string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, 'secrets-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    }));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${EXPLAIN_USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(EXPLAIN_USAGE);
+    return 0;
+  }
+  if (positionals.length === 0) {
+    process.stderr.write(`name at least one image\n${EXPLAIN_USAGE}`);
+    return 2;
+  }
+  let engine: Engine;
+  try {
+    const config = loadConfigFile(String(values.config ?? defaultConfigFile), { secretsDir: values['secrets-dir'] as string | undefined });
+    engine = new Engine(config, { logger: createLogger(process.env.IMPRIMATUR_LOG_LEVEL ?? 'warn'), secretsDir: values['secrets-dir'] as string | undefined });
+  } catch (err) {
+    process.stderr.write(`${err instanceof ConfigError ? err.message : (err as Error).message}\n`);
+    return 2;
+  }
+  try {
+    const deadlineMs = engine.config.requestTimeoutMs;
+    const checks = await Promise.all(
+      positionals.map((image) => {
+        const signal = AbortSignal.timeout(deadlineMs);
+        return engine.check(image, { signal, deadline: Date.now() + deadlineMs, logger: createLogger('silent'), now: () => new Date() });
+      }),
+    );
+    const explained = checks.map((c) => explanation(engine, c));
+    if (values.json) process.stdout.write(`${JSON.stringify(explained, null, 2)}\n`);
+    else process.stdout.write(explained.map(formatExplanation).join('\n'));
+    return checks.every((c) => c.decision.outcome !== 'denied') ? 0 : 1;
+  } finally {
+    await engine.close();
+  }
+}
+
+export interface Explanation {
+  image: string;
+  normalized?: string;
+  rule?: { pattern: string; path: string; with: Record<string, unknown> };
+  runnersUp: Array<{ pattern: string; path: string }>;
+  validator?: { name: string; type: string };
+  trustRoots?: string[];
+  outcome: string;
+  reason: string;
+  code?: string;
+  digest?: string;
+  record?: Record<string, unknown>;
+}
+
+export function explanation(engine: Engine, check: ImageCheck): Explanation {
+  const { decision, rule } = check;
+  const validatorConfig = rule ? engine.config.validators.find((v) => v.name === rule.validator) : undefined;
+  const roots = validatorConfig?.trustRoots?.map((r) => r.name);
+  return {
+    image: decision.image,
+    normalized: decision.normalized,
+    rule: rule && { pattern: rule.pattern, path: rule.path, with: rule.with },
+    runnersUp: check.runnersUp.map((r) => ({ pattern: r.pattern, path: r.path })),
+    validator: validatorConfig && { name: validatorConfig.name, type: validatorConfig.type },
+    trustRoots: roots && rule ? (rule.with.trustRoot === '*' ? roots : [rule.with.trustRoot]) : undefined,
+    outcome: decision.outcome,
+    reason: decision.reason,
+    code: decision.code,
+    digest: decision.digest,
+    record: decision.details,
+  };
+}
+
+function formatExplanation(e: Explanation): string {
+  const lines = [`${e.image}`];
+  if (e.normalized) lines.push(`  reference:   ${e.normalized}`);
+  lines.push(`  rule:        ${e.rule ? `"${e.rule.pattern}" (${e.rule.path})` : '(none matches)'}`);
+  if (e.runnersUp.length) lines.push(`  runners-up:  ${e.runnersUp.map((r) => `"${r.pattern}"`).join(', ')}`);
+  if (e.validator) lines.push(`  validator:   ${e.validator.name} (${e.validator.type})`);
+  if (e.trustRoots) lines.push(`  trust roots: ${e.trustRoots.join(', ')}`);
+  lines.push(`  outcome:     ${e.outcome.toUpperCase()}${e.code ? ` [${e.code}]` : ''} — ${e.reason}`);
+  if (e.digest) lines.push(`  digest:      ${e.digest}`);
+  const roots = (e.record?.trustRoots as Array<Record<string, unknown>> | undefined) ?? [];
+  for (const r of roots) {
+    lines.push(`    ${r.verified ? '✔' : '✘'} ${String(r.name)}${r.found ? `: ${String(r.found)}` : ''}${r.reason ? ` — ${String(r.reason)}` : ''}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,49 @@
+/** `imprimatur` command line: serve | check-config | explain. Returns the process exit code. */
+import { runCheckConfig } from './check-config.js';
+import { runExplain } from './explain.js';
+import { runServe } from './serve.js';
+
+export const USAGE = `Imprimatur — admits only signed, verified container images (Kubernetes admission webhook)
+
+Usage:
+  imprimatur serve [--config FILE] [--host H] [--port N] [--tls-cert F --tls-key F] [--secrets-dir D]
+      Run the HTTPS webhook (POST /mutate, GET /health, GET /ready, GET /metrics).
+      Defaults: the shipped policies/default.yaml, https://127.0.0.1:8443, a self-signed localhost certificate.
+  imprimatur check-config FILE
+      Check a config file (bare application config or a Helm values.yaml).
+      Exit 0 and a one-line summary when valid; exit 1 and one line per problem otherwise.
+  imprimatur explain [--config FILE] [--json] IMAGE...
+      For each image: normalised reference, winning rule, runner-up rules, validator, trust roots,
+      verification outcome and verified digest. Exit 0 = all admitted, 1 = any denied, 2 = usage or config error.
+  imprimatur --help | --version
+
+Environment: IMPRIMATUR_LOG_LEVEL (info), IMPRIMATUR_SECRETS_DIR (/app/secrets), IMPRIMATUR_CACHE_DIR.
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    case '--version':
+    case 'version': {
+      const { createRequire } = await import('node:module');
+      const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
+      process.stdout.write(`${pkg.version}\n`);
+      return 0;
+    }
+    case 'serve':
+      return runServe(rest);
+    case 'check-config':
+      return runCheckConfig(rest);
+    case 'explain':
+      return runExplain(rest);
+    default:
+      process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}

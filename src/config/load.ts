@@ -1,0 +1,123 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import yaml from 'js-yaml';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { ConfigError, type ConfigProblem } from '../errors.js';
+import { alertingSchema } from '../alerting/schema.js';
+import { checkAlertingConfig } from '../alerting/config.js';
+import { applicationSchema, applicationSectionSchema } from './schema.js';
+import { schemaProblems } from './schema-errors.js';
+import { checkValidators, checkPolicy } from './cross-checks.js';
+import type { AppConfig, Features, PolicyRule, ValidatorConfig } from './types.js';
+
+export interface LoadOptions {
+  /** Directory with mounted registry secrets (default /app/secrets). */
+  secretsDir?: string;
+  /** Directories searched for alert templates (default: the shipped alert-templates/). */
+  templateDirs?: string[];
+}
+
+const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
+let compiled: { bare: ValidateFunction; section: ValidateFunction; alerting: ValidateFunction } | undefined;
+function validators() {
+  compiled ??= {
+    bare: ajv.compile(applicationSchema()),
+    section: ajv.compile(applicationSectionSchema()),
+    alerting: ajv.compile(alertingSchema),
+  };
+  return compiled;
+}
+
+/** Reads, parses and checks a config file. Throws ConfigError listing every problem found. */
+export function loadConfigFile(file: string, options: LoadOptions = {}): AppConfig {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file does not exist' : (err as Error).message;
+    throw new ConfigError(path, [{ path: '', message: `cannot read the config file: ${reason}` }]);
+  }
+  return parseConfig(text, path, options);
+}
+
+/** Parses and checks config text. `file` is only used in messages. */
+export function parseConfig(text: string, file: string, options: LoadOptions = {}): AppConfig {
+  let doc: unknown;
+  try {
+    doc = yaml.load(text, { filename: file });
+  } catch (err) {
+    const e = err as yaml.YAMLException;
+    const where = e.mark ? `line ${e.mark.line + 1}, column ${e.mark.column + 1}: ` : '';
+    throw new ConfigError(file, [{ path: '', message: `is not valid YAML: ${where}${e.reason ?? e.message}` }]);
+  }
+  if (doc === undefined || doc === null) {
+    throw new ConfigError(file, [{ path: '', message: 'the file is empty; it needs at least `validators` and `policy`' }]);
+  }
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new ConfigError(file, [{ path: '', message: 'the top level must be a mapping with `validators` and `policy` (or a Helm values file with `application`)' }]);
+  }
+  const top = doc as Record<string, unknown>;
+  const helm = 'application' in top;
+  const prefix = helm ? 'application.' : '';
+  const app = (helm ? top.application : top) as Record<string, unknown>;
+  const alerting = top.alerting as Record<string, unknown> | undefined;
+
+  const problems: ConfigProblem[] = [];
+  if (helm) {
+    if (typeof app !== 'object' || app === null || Array.isArray(app)) {
+      throw new ConfigError(file, [{ path: 'application', message: 'must be a mapping with `validators` and `policy`' }]);
+    }
+    const v = validators();
+    if (!v.section(app)) problems.push(...schemaProblems(v.section.errors, prefix));
+    if (alerting !== undefined && !v.alerting(alerting)) problems.push(...schemaProblems(v.alerting.errors, 'alerting.'));
+  } else {
+    const v = validators();
+    if (!v.bare(app)) problems.push(...schemaProblems(v.bare.errors, prefix));
+  }
+  // Cross-checks need a structurally sound document; stop here if it is not.
+  if (problems.length > 0) throw new ConfigError(file, problems);
+
+  const validatorConfigs = (app.validators as ValidatorConfig[]) ?? [];
+  const env = {
+    file,
+    insecureRegistries: (app.insecureRegistries as string[] | undefined) ?? [],
+    secretsDir: options.secretsDir ?? process.env.IMPRIMATUR_SECRETS_DIR ?? '/app/secrets',
+  };
+  problems.push(...checkValidators(validatorConfigs, prefix, env));
+  let policy: PolicyRule[] = [];
+  if (problems.length === 0) {
+    const checked = checkPolicy((app.policy as Array<Record<string, unknown>>) ?? [], validatorConfigs, prefix);
+    policy = checked.rules;
+    problems.push(...checked.problems);
+  }
+  if (alerting !== undefined) {
+    problems.push(...checkAlertingConfig(alerting, 'alerting', { templateDirs: options.templateDirs ?? [] }));
+  }
+  if (problems.length > 0) throw new ConfigError(file, problems);
+
+  return {
+    file,
+    prefix,
+    validators: validatorConfigs,
+    policy,
+    features: withFeatureDefaults(app.features as Partial<Features> | undefined),
+    insecureRegistries: env.insecureRegistries,
+    alerting,
+    requestTimeoutMs: Math.round(((app.admissionDeadlineSeconds as number | undefined) ?? 25) * 1000),
+  };
+}
+
+function withFeatureDefaults(f: Partial<Features> = {}): Features {
+  return {
+    detectionMode: f.detectionMode ?? false,
+    automaticUnchangedApproval: f.automaticUnchangedApproval ?? false,
+    automaticChildApproval: f.automaticChildApproval ?? true,
+    resourceValidationMode: f.resourceValidationMode ?? 'all',
+    namespacedValidation: { mode: f.namespacedValidation?.mode ?? 'ignore' },
+    cache: {
+      expirySeconds: f.cache?.expirySeconds ?? 30,
+      cacheErrors: f.cache?.cacheErrors ?? true,
+    },
+  };
+}

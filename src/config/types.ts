@@ -1,0 +1,55 @@
+/** Typed view of a loaded configuration. Raw validator sections are validated by each validator type. */
+
+export type RuleMode = 'mutate' | 'insecureValidateOnly';
+
+/** The `with` block of a policy rule, after defaults. Validator-specific keys stay in place. */
+export interface RuleOptions {
+  /** Trust root name, or `*` for all. Default `default`. */
+  trustRoot: string;
+  mode: RuleMode;
+  [key: string]: unknown;
+}
+
+export interface PolicyRule {
+  /** Pattern as written by the user. */
+  pattern: string;
+  /** Validator name (default `default`). */
+  validator: string;
+  with: RuleOptions;
+  /** Position in the policy list and path in the document, for messages. */
+  index: number;
+  path: string;
+}
+
+/** One entry of `validators[]`; the type-specific keys are validated by the validator type. */
+export interface ValidatorConfig {
+  name: string;
+  type: string;
+  trustRoots?: Array<{ name: string; [key: string]: unknown }>;
+  [key: string]: unknown;
+}
+
+export interface Features {
+  detectionMode: boolean;
+  automaticUnchangedApproval: boolean;
+  automaticChildApproval: boolean;
+  resourceValidationMode: 'all' | 'podsOnly';
+  namespacedValidation: { mode: 'ignore' | 'validate' };
+  cache: { expirySeconds: number; cacheErrors: boolean };
+}
+
+export interface AppConfig {
+  /** Absolute path of the file the config was read from. */
+  file: string;
+  /** `application.` when the file is a Helm values file, `` for a bare application config. */
+  prefix: string;
+  validators: ValidatorConfig[];
+  policy: PolicyRule[];
+  features: Features;
+  /** Registries (host[:port]) that may be reached over plain HTTP. */
+  insecureRegistries: string[];
+  /** Raw top-level `alerting` section (validated against the schema; interpreted by src/alerting). */
+  alerting?: Record<string, unknown>;
+  /** Admission deadline in milliseconds (below the webhook timeout). */
+  requestTimeoutMs: number;
+}

@@ -1,0 +1,23 @@
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+/**
+ * Structured JSON logger (one JSON object per line on stderr).
+ * Level from IMPRIMATUR_LOG_LEVEL (default `info`; tests set `silent`).
+ * Secrets must never be passed to the logger: log names of secrets, never their contents.
+ */
+export function createLogger(level = process.env.IMPRIMATUR_LOG_LEVEL ?? 'info'): Logger {
+  return pino(
+    {
+      level,
+      base: { app: 'imprimatur' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: ['*.password', '*.token', '*.authorization', '*.Authorization', 'headers.authorization'], censor: '[redacted]' },
+    },
+    pino.destination(2),
+  );
+}
+
+/** A logger that drops everything (for library use and tests). */
+export const silentLogger: Logger = pino({ level: 'silent' });

@@ -1,0 +1,99 @@
+/**
+ * Sigstore bundles attached to an image as OCI referrers (what `cosign sign --new-bundle-format`
+ * writes): a referrer manifest whose artifactType is a bundle media type, the bundle JSON in its layer.
+ */
+import { bundleFromJSON } from '@sigstore/bundle';
+import { ImprimaturError } from '../../errors.js';
+import type { Descriptor, FetchedManifest, RegistryClient, RepositoryRef } from '../../registry/types.js';
+import { DIGEST_PATTERN, shortDigest, type BundleCandidate } from './candidates.js';
+
+export const BUNDLE_MEDIA_TYPES: readonly string[] = [
+  'application/vnd.dev.sigstore.bundle.v0.3+json',
+  'application/vnd.dev.sigstore.bundle+json;version=0.3',
+  'application/vnd.dev.sigstore.bundle+json;version=0.2',
+];
+
+/** At most this many bundles are looked at. */
+export const MAX_BUNDLES = 32;
+/** Bundle blobs above this size are not fetched. */
+export const MAX_BUNDLE_BYTES = 1024 * 1024;
+
+export interface BundleFindings {
+  candidates: BundleCandidate[];
+  skipped: string[];
+}
+
+function layerOf(manifest: FetchedManifest): Descriptor | undefined {
+  const layers = Array.isArray(manifest.json.layers) ? (manifest.json.layers as Array<Record<string, unknown>>) : [];
+  const layer = layers.find((l) => l && typeof l === 'object' && BUNDLE_MEDIA_TYPES.includes(l.mediaType as string));
+  if (!layer || typeof layer.digest !== 'string' || typeof layer.size !== 'number') return undefined;
+  return { mediaType: layer.mediaType as string, digest: layer.digest, size: layer.size };
+}
+
+function subjectDigest(manifest: FetchedManifest): string | undefined {
+  const subject = manifest.json.subject as Record<string, unknown> | undefined;
+  return subject && typeof subject.digest === 'string' ? subject.digest : undefined;
+}
+
+/**
+ * Lists the bundle referrers of `digest` and loads each bundle (manifest and blob digest-checked,
+ * bundle structure validated). Keys are tried later. Registry failures are thrown (fail closed),
+ * except a referrer whose content is missing or malformed, which is recorded and does not count.
+ */
+export async function findBundles(client: RegistryClient, repo: RepositoryRef, digest: string, signal: AbortSignal): Promise<BundleFindings> {
+  const referrers = await client.getReferrers(repo, digest, signal);
+  const candidates: BundleCandidate[] = [];
+  const skipped: string[] = [];
+  for (const ref of referrers) {
+    const type = ref.artifactType ?? '';
+    if (!BUNDLE_MEDIA_TYPES.includes(type)) {
+      skipped.push(`referrer ${shortDigest(ref.digest)}: artifact type ${type || '(none)'}`);
+      continue;
+    }
+    const id = `bundle ${shortDigest(ref.digest)}`;
+    if (candidates.length >= MAX_BUNDLES) {
+      skipped.push(`${id}: more than ${MAX_BUNDLES} bundles; ignored`);
+      continue;
+    }
+    if (!DIGEST_PATTERN.test(ref.digest)) {
+      candidates.push({ kind: 'bundle', id, problem: `referrer digest "${ref.digest}" is not a sha256 digest` });
+      continue;
+    }
+    candidates.push(await loadBundle(client, repo, digest, ref, id, signal));
+  }
+  return { candidates, skipped };
+}
+
+async function loadBundle(
+  client: RegistryClient,
+  repo: RepositoryRef,
+  digest: string,
+  ref: Descriptor,
+  id: string,
+  signal: AbortSignal,
+): Promise<BundleCandidate> {
+  const manifest = await client.findManifest(repo, ref.digest, signal);
+  if (!manifest) return { kind: 'bundle', id, problem: 'referrer manifest does not exist in the registry' };
+  if (manifest.digest !== ref.digest) {
+    throw new ImprimaturError('DIGEST_MISMATCH', `registry ${repo.registry} returned manifest ${manifest.digest} for ${ref.digest} in ${repo.repository}; the registry or a proxy in front of it is not trustworthy`);
+  }
+  const subject = subjectDigest(manifest);
+  if (subject !== digest) return { kind: 'bundle', id, problem: `referrer manifest's subject is ${subject ?? 'missing'}, not this image` };
+  const layer = layerOf(manifest);
+  if (!layer || !DIGEST_PATTERN.test(layer.digest)) return { kind: 'bundle', id, problem: 'referrer manifest has no bundle layer' };
+  if (layer.size < 0 || layer.size > MAX_BUNDLE_BYTES) {
+    return { kind: 'bundle', id, problem: `bundle of ${layer.size} bytes exceeds the limit of ${MAX_BUNDLE_BYTES} bytes` };
+  }
+  let body: Buffer;
+  try {
+    body = await client.getBlob(repo, layer, signal);
+  } catch (err) {
+    if (err instanceof ImprimaturError && err.code === 'REGISTRY_NOT_FOUND') return { kind: 'bundle', id, problem: 'bundle blob does not exist in the registry' };
+    throw err;
+  }
+  try {
+    return { kind: 'bundle', id, bundle: bundleFromJSON(JSON.parse(body.toString('utf8'))) };
+  } catch (err) {
+    return { kind: 'bundle', id, problem: `is not a valid Sigstore bundle (${(err as Error).message})` };
+  }
+}

@@ -1,0 +1,32 @@
+/** Signatures found for an image, before any key is tried (shared by the classic and bundle paths). */
+import type { Bundle } from '@sigstore/bundle';
+
+/** A classic cosign signature: one simple-signing layer of the `sha256-<hex>.sig` manifest. */
+export interface ClassicCandidate {
+  kind: 'classic';
+  /** Stable label for records, e.g. `sha256-ab12….sig layer 0`. */
+  id: string;
+  payload?: Buffer;
+  signature?: Buffer;
+  /** Why this signature cannot count whatever key is tried (missing annotation, payload for another image, …). */
+  problem?: string;
+}
+
+/** A Sigstore bundle attached to the image as an OCI referrer. */
+export interface BundleCandidate {
+  kind: 'bundle';
+  /** e.g. `bundle sha256:ab12…` (the referrer manifest digest). */
+  id: string;
+  bundle?: Bundle;
+  problem?: string;
+}
+
+export type Candidate = ClassicCandidate | BundleCandidate;
+
+/** `sha256:<64 hex>`; anything else is refused before it reaches a URL. */
+export const DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
+
+/** Short digest for messages: `sha256:0123456789ab…`. */
+export function shortDigest(digest: string): string {
+  return digest.length > 19 ? `${digest.slice(0, 19)}…` : digest;
+}

@@ -1,0 +1,45 @@
+/**
+ * `cosign` validator type (Connaisseur-compatible configuration): classic cosign signatures
+ * (`sha256-<hex>.sig` tag) and Sigstore bundles (OCI referrers), key-based trust roots.
+ * Keyless trust roots and `host` (Rekor, Fulcio, CT log) are accepted and checked at load time;
+ * keyless verification is not implemented yet (such trust roots never count as signed).
+ */
+import type { ConfigProblem } from '../../errors.js';
+import type { RuleOptions, ValidatorConfig } from '../../config/types.js';
+import { createRegistryClient } from '../../registry/client.js';
+import type { Validator, ValidatorEnvironment, ValidatorType } from '../types.js';
+import { checkCosignConfig, parseCosignConfig } from './config.js';
+import { checkPolicyOptions } from './policy.js';
+import { cosignConfigSchema, cosignRuleOptionsSchema } from './schema.js';
+import { CosignValidator } from './validator.js';
+
+export { CosignValidator } from './validator.js';
+export type { CosignRecord, TrustRootRecord, SignatureAttempt } from './record.js';
+
+export const cosignValidatorType: ValidatorType = {
+  type: 'cosign',
+  configSchema: cosignConfigSchema,
+  ruleOptionsSchema: cosignRuleOptionsSchema,
+  check(config: ValidatorConfig, env: ValidatorEnvironment): ConfigProblem[] {
+    return checkCosignConfig(config, env.path);
+  },
+  checkRuleOptions(options: RuleOptions, config: ValidatorConfig, path: string): ConfigProblem[] {
+    return checkPolicyOptions(options, config, path);
+  },
+  create(config: ValidatorConfig, env: ValidatorEnvironment): Validator {
+    const parsed = parseCosignConfig(config);
+    if (parsed.auth.useKeychain) {
+      env.logger.warn({ validator: parsed.name }, 'auth.useKeychain is not supported; the registry is accessed without credentials unless auth.secretName or auth.username is set');
+    }
+    const client = createRegistryClient({
+      ca: parsed.cert,
+      secretName: parsed.auth.secretName,
+      username: parsed.auth.username,
+      password: parsed.auth.password,
+      insecureRegistries: env.insecureRegistries,
+      secretsDir: env.secretsDir,
+      logger: env.logger,
+    });
+    return new CosignValidator(parsed, client);
+  },
+};

@@ -1,0 +1,79 @@
+/** The `cosign` validator: resolves the image digest, finds its signatures, applies the rule's multi-signature policy. */
+import { ImprimaturError, toImprimaturError } from '../../errors.js';
+import type { ImageReference } from '../../image/types.js';
+import type { RuleOptions } from '../../config/types.js';
+import type { RegistryClient, RepositoryRef } from '../../registry/types.js';
+import type { ValidationContext, ValidationOutcome, Validator } from '../types.js';
+import { findBundles } from './bundles.js';
+import { findClassicSignatures } from './classic.js';
+import type { CosignConfig } from './config.js';
+import { decide, resolvePolicy } from './policy.js';
+import { policySummary, type CosignRecord } from './record.js';
+import { verifyTrustRoot, type CandidateSet } from './verify-candidates.js';
+
+export class CosignValidator implements Validator {
+  readonly type = 'cosign';
+  readonly cacheable = true;
+  readonly name: string;
+
+  constructor(private readonly config: CosignConfig, private readonly client: RegistryClient) {
+    this.name = config.name;
+  }
+
+  async validate(image: ImageReference, options: RuleOptions, ctx: ValidationContext): Promise<ValidationOutcome> {
+    const record: CosignRecord = { summary: '', validator: this.name, image: image.original, trustRoots: [] };
+    try {
+      return await this.run(image, options, ctx, record);
+    } catch (err) {
+      const e = toImprimaturError(err);
+      record.summary ||= e.message;
+      throw new ImprimaturError(e.code, e.message, { ...e.details, record }, { cause: err });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+
+  private async run(image: ImageReference, options: RuleOptions, ctx: ValidationContext, record: CosignRecord): Promise<ValidationOutcome> {
+    const names = this.config.trustRoots.map((r) => r.name);
+    const policy = resolvePolicy(options, names);
+    record.policy = policySummary(policy);
+    const roots = policy.trustRoots.map((name) => this.config.trustRoots.find((r) => r.name === name));
+    const unknown = policy.trustRoots.filter((_, i) => !roots[i]);
+    if (unknown.length > 0) {
+      throw new ImprimaturError('TRUST_ROOT_UNKNOWN', `validator "${this.name}" has no trust root "${unknown.join('", "')}"; use one of: ${names.join(', ')}, or "*" for all`);
+    }
+
+    const repo: RepositoryRef = { registry: image.registry, repository: image.repository };
+    // The runtime pulls by digest when one is given (even with a tag): verify that digest.
+    const digest = await this.client.resolveDigest(repo, image.digest ?? image.tag ?? 'latest', ctx.signal);
+    if (image.digest && digest !== image.digest) {
+      throw new ImprimaturError('DIGEST_MISMATCH', `registry ${image.registry} resolved ${image.original} to ${digest}, not the pinned digest; the registry is not trustworthy`);
+    }
+    record.digest = digest;
+
+    const [classic, bundles] = await Promise.all([
+      findClassicSignatures(this.client, repo, digest, ctx.signal),
+      findBundles(this.client, repo, digest, ctx.signal),
+    ]);
+    record.classic = { tag: classic.tag, manifestDigest: classic.manifestDigest, found: classic.candidates.length, skipped: classic.skipped };
+    record.bundles = { found: bundles.candidates.length, skipped: bundles.skipped };
+
+    const set: CandidateSet = { classic: classic.candidates, bundles: bundles.candidates };
+    if (bundles.candidates.some((c) => c.bundle?.content.$case === 'messageSignature' && !c.problem)) {
+      set.manifest = (await this.client.getManifest(repo, digest, ctx.signal)).body;
+    }
+    record.trustRoots = roots.map((root) => verifyTrustRoot(root!, set));
+    ctx.logger.debug({ validator: this.name, image: image.original, digest, trustRoots: record.trustRoots }, 'cosign verification');
+
+    const signedBy = record.trustRoots.filter((r) => r.verified).map((r) => r.name);
+    const verdict = decide(policy, signedBy, classic.candidates.length + bundles.candidates.length, image.original);
+    if (!verdict.ok) {
+      record.summary = verdict.message;
+      throw new ImprimaturError(verdict.code, verdict.message, { record });
+    }
+    record.summary = `${image.original} (${digest}) is signed by: ${signedBy.join(', ')}`;
+    return { digest, details: record };
+  }
+}

@@ -1,0 +1,60 @@
+import type { ImprimaturError } from '../../errors.js';
+import type { HttpTransport } from '../../registry/types.js';
+import { NOTARY_ERRORS, notaryError } from './errors.js';
+
+/** Upper bounds on metadata sizes when no signed length is known yet. */
+export const MAX_ROOT_BYTES = 1024 * 1024;
+export const MAX_TIMESTAMP_BYTES = 64 * 1024;
+/** Upper bound for any role, even when signed metadata announces a bigger length. */
+export const MAX_ROLE_BYTES = 32 * 1024 * 1024;
+
+/** Reads TUF metadata files of one GUN from a Notary server (`https://<host>/v2/<gun>/_trust/tuf/<role>.json`). */
+export class NotaryFetcher {
+  constructor(
+    private readonly transport: HttpTransport,
+    /** `host[:port]`. */
+    readonly host: string,
+  ) {}
+
+  url(gun: string, role: string): string {
+    const path = `${gun}/_trust/tuf/${role}.json`.split('/').map(encodeURIComponent).join('/');
+    return `https://${this.host}/v2/${path}`;
+  }
+
+  /** The file's bytes, or `undefined` when Notary has no such metadata (HTTP 404). */
+  async fetch(gun: string, role: string, maxBytes: number, signal: AbortSignal): Promise<Buffer | undefined> {
+    const where = `${role}.json of ${gun} from Notary ${this.host}`;
+    let res;
+    try {
+      res = await this.transport.get(this.url(gun, role), { signal, maxBytes, scope: `repository:${gun}:pull`, accept: ['application/json'] });
+    } catch (err) {
+      const e = err as Partial<ImprimaturError>;
+      if (e.code === 'REGISTRY_NOT_FOUND') return undefined;
+      throw mapTransportError(where, err, signal);
+    }
+    if (res.status === 404) return undefined;
+    if (res.status === 401 || res.status === 403) {
+      throw notaryError(NOTARY_ERRORS.unauthorized, `could not fetch ${where}: access denied (HTTP ${res.status}); check the validator's auth`, { host: this.host, status: res.status });
+    }
+    if (res.status !== 200) {
+      throw notaryError(NOTARY_ERRORS.unreachable, `could not fetch ${where}: HTTP ${res.status}`, { host: this.host, status: res.status });
+    }
+    if (res.body.length > maxBytes) {
+      throw notaryError(NOTARY_ERRORS.tooLarge, `${where} is larger than ${maxBytes} bytes; refused`, { host: this.host, maxBytes });
+    }
+    return res.body;
+  }
+}
+
+function mapTransportError(where: string, err: unknown, signal: AbortSignal): ImprimaturError {
+  const e = err as Partial<ImprimaturError> & { name?: string };
+  const reason = typeof e.message === 'string' && e.message ? e.message : String(err);
+  if (signal.aborted || e.name === 'AbortError' || e.code === 'REGISTRY_TIMEOUT' || e.code === 'DEADLINE_EXCEEDED') {
+    return notaryError(NOTARY_ERRORS.timeout, `could not fetch ${where} before the admission deadline (Notary is slow or down): ${reason}`, undefined, err);
+  }
+  if (e.code === 'REGISTRY_UNAUTHORIZED' || e.code === 'REGISTRY_FORBIDDEN') {
+    return notaryError(NOTARY_ERRORS.unauthorized, `could not fetch ${where}: ${reason}`, undefined, err);
+  }
+  if (e.code === 'RESPONSE_TOO_LARGE') return notaryError(NOTARY_ERRORS.tooLarge, `could not fetch ${where}: ${reason}`, undefined, err);
+  return notaryError(NOTARY_ERRORS.unreachable, `could not fetch ${where}: ${reason}`, undefined, err);
+}

@@ -1,0 +1,100 @@
+import { expect } from 'chai';
+import { ConfigError } from '../../src/errors.js';
+import { parseConfig } from '../../src/config/load.js';
+
+const V = `validators:
+  - name: allow
+    type: static
+    approve: true
+  - name: default
+    type: static
+    approve: false
+`;
+
+/** [description, config text, expected path, expected words in the message] */
+const BROKEN: Array<[string, string, string, RegExp]> = [
+  ['not YAML', 'validators: [\n  - name: x', '', /not valid YAML: line/],
+  ['empty file', '', '', /empty/],
+  ['top level is a list', '- a\n- b', '', /top level must be a mapping/],
+  ['missing policy', V, 'policy', /required/],
+  ['unknown top-level key', `${V}policy: []\nfeaturez: {}`, 'featurez', /unknown key "featurez"/],
+  ['validator name with upper case', `validators:\n  - name: Allow\n    type: static\n    approve: true\npolicy: []`, 'validators[0].name', /lower-case/],
+  ['validator without type', `validators:\n  - name: a\npolicy: []`, 'validators[0].type', /required/],
+  ['unknown validator type', `validators:\n  - name: a\n    type: magic\npolicy: []`, 'validators[0].type', /unknown validator type "magic"/],
+  ['reserved type not supported yet', `validators:\n  - name: a\n    type: notation\npolicy: []`, 'validators[0].type', /not supported yet/],
+  ['static without approve', `validators:\n  - name: a\n    type: static\npolicy: []`, 'validators[0].approve', /required/],
+  ['unknown key in static validator', `validators:\n  - name: a\n    type: static\n    approve: true\n    key: x\npolicy: []`, 'validators[0].key', /unknown key "key"/],
+  ['duplicate validator names', `${V}  - name: allow\n    type: static\n    approve: false\npolicy: []`, 'validators[2].name', /duplicate validator name "allow"/],
+  ['rule without pattern', `${V}policy:\n  - validator: allow`, 'policy[0].pattern', /required/],
+  ['rule naming unknown validator', `${V}policy:\n  - pattern: "*:*"\n  - pattern: "a/*"\n  - pattern: "b/*"\n  - pattern: "c/*"\n    validator: nope`, 'policy[3].validator', /unknown validator "nope"/],
+  ['rule relying on a missing default', `validators:\n  - name: allow\n    type: static\n    approve: true\npolicy:\n  - pattern: "*:*"`, 'policy[0]', /no validator named "default"/],
+  ['two rules with the same pattern', `${V}policy:\n  - pattern: "docker.io/library/nginx"\n  - pattern: "nginx"\n    validator: allow`, 'policy[1].pattern', /same as policy\[0\]/],
+  ['bad mode', `${V}policy:\n  - pattern: "*:*"\n    with:\n      mode: yolo`, 'policy[0].with.mode', /must be one of/],
+  ['unknown rule option', `${V}policy:\n  - pattern: "*:*"\n    with:\n      colour: red`, 'policy[0].with.colour', /unknown key "colour"/],
+  ['feature of the wrong type', `${V}policy: []\nfeatures:\n  detectionMode: "yes"`, 'features.detectionMode', /must be a boolean/],
+  ['bad resourceValidationMode', `${V}policy: []\nfeatures:\n  resourceValidationMode: some`, 'features.resourceValidationMode', /must be one of: "all", "podsOnly"/],
+  ['negative cache expiry', `${V}policy: []\nfeatures:\n  cache:\n    expirySeconds: -1`, 'features.cache.expirySeconds', />= 0/],
+  ['bad namespacedValidation mode', `${V}policy: []\nfeatures:\n  namespacedValidation:\n    mode: maybe`, 'features.namespacedValidation.mode', /must be one of/],
+  ['invalid pattern', `${V}policy:\n  - pattern: "UPPER/Case:*"`, 'policy[0].pattern', /./],
+];
+
+describe('config: broken configurations are refused with the file, the path and what to do', () => {
+  for (const [what, text, path, message] of BROKEN) {
+    it(what, () => {
+      let error: unknown;
+      try {
+        parseConfig(text, '/etc/imprimatur/config.yaml');
+      } catch (err) {
+        error = err;
+      }
+      expect(error, 'config should be refused').to.be.instanceOf(ConfigError);
+      const e = error as ConfigError;
+      const match = e.problems.find((p) => p.path === path);
+      expect(match, `a problem at "${path}" in:\n${e.message}`).to.not.equal(undefined);
+      expect(match!.message).to.match(message);
+      expect(e.message).to.contain('/etc/imprimatur/config.yaml');
+    });
+  }
+
+  it('prefixes paths with application. for a Helm values file', () => {
+    const text = `kubernetes:\n  deployment:\n    replicasCount: 3\napplication:\n${V.trimEnd().replace(/^/gm, '  ')}\n  policy:\n    - pattern: "*:*"\n    - pattern: "x/*"\n      validator: ghost\n`;
+    try {
+      parseConfig(text, 'values.yaml');
+      expect.fail('should be refused');
+    } catch (err) {
+      expect((err as ConfigError).problems.map((p) => p.path)).to.include('application.policy[1].validator');
+    }
+  });
+
+  it('reports every problem, not just the first', () => {
+    try {
+      parseConfig(`${V}policy:\n  - pattern: "a/*"\n    validator: x\n  - pattern: "b/*"\n    validator: y`, 'c.yaml');
+      expect.fail('should be refused');
+    } catch (err) {
+      expect((err as ConfigError).problems.map((p) => p.path)).to.deep.equal(['policy[0].validator', 'policy[1].validator']);
+    }
+  });
+});
+
+describe('config: valid configurations', () => {
+  it('applies defaults to rules and features', () => {
+    const c = parseConfig(`${V}policy:\n  - pattern: "*:*"\n  - pattern: "registry.k8s.io/*"\n    validator: allow\n    with:\n      mode: insecureValidateOnly`, 'c.yaml');
+    expect(c.policy[0]).to.include({ validator: 'default', path: 'policy[0]' });
+    expect(c.policy[0]!.with).to.deep.equal({ trustRoot: 'default', mode: 'mutate' });
+    expect(c.policy[1]!.with.mode).to.equal('insecureValidateOnly');
+    expect(c.features).to.deep.equal({
+      detectionMode: false, automaticUnchangedApproval: false, automaticChildApproval: true, resourceValidationMode: 'all',
+      namespacedValidation: { mode: 'ignore' }, cache: { expirySeconds: 30, cacheErrors: true },
+    });
+    expect(c.requestTimeoutMs).to.equal(25000);
+    expect(c.prefix).to.equal('');
+  });
+
+  it('reads application and the top-level alerting of a Helm values file', () => {
+    const text = `kubernetes: {}\napplication:\n${V.trimEnd().replace(/^/gm, '  ')}\n  policy:\n    - pattern: "*:*"\n  features:\n    detectionMode: true\nalerting:\n  clusterIdentifier: prod-eu\n`;
+    const c = parseConfig(text, 'values.yaml');
+    expect(c.prefix).to.equal('application.');
+    expect(c.features.detectionMode).to.equal(true);
+    expect(c.alerting).to.deep.equal({ clusterIdentifier: 'prod-eu' });
+  });
+});

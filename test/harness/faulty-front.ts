@@ -1,0 +1,132 @@
+import { startHttpFront, type FrontAction, type FrontRequest, type Forward, type HttpFront, type UpstreamResponse } from './http-front.js';
+
+/**
+ * A misbehaving front for a real registry, to test the client's defences:
+ * rate limiting, 5xx, hanging, connection resets, lying and oversized manifests, and an OCI 1.1
+ * referrers API (`GET /v2/<name>/referrers/<digest>`, built from the referrers tag schema, which
+ * distribution 2.8 lacks). `stop()` makes the registry look down (connection refused).
+ */
+export type Fault =
+  /** 429 (with Retry-After when given) for the next `times` matching requests, then pass through. */
+  | { kind: 'rateLimit'; times: number; retryAfterSeconds?: number }
+  /** `status` (default 503) for the next `times` matching requests. */
+  | { kind: 'serverError'; times: number; status?: number }
+  /** Accept matching requests and never answer. */
+  | { kind: 'hang' }
+  /** Cut the connection of the next `times` matching requests. */
+  | { kind: 'reset'; times: number }
+  /** Manifest GETs come back with other bytes (a field added) but the original Docker-Content-Digest. */
+  | { kind: 'lie' }
+  /** Matching GETs answer 200 with `bytes` bytes, with or without a Content-Length. */
+  | { kind: 'oversize'; bytes: number; declareLength: boolean };
+
+export interface FaultyFrontOptions {
+  upstream: string;
+  upstreamCa?: string;
+  tls?: { certPem: string; keyPem: string };
+  /** Serve the OCI 1.1 referrers API. */
+  referrersApi?: boolean;
+  /** Port to listen on (default: any free port). */
+  port?: number;
+}
+
+export interface FaultyFront extends HttpFront {
+  /** Inject a fault for requests whose path matches `match` (default: every `/v2/<name>/…` request). */
+  setFault(fault: Fault | undefined, match?: RegExp): void;
+  /** How many requests the current fault was applied to. */
+  faultHits(): number;
+  /** Requests to the referrers API route. */
+  referrersApiHits(): number;
+}
+
+const DEFAULT_MATCH = /^\/v2\/.+/;
+const REFERRERS = /^\/v2\/(.+)\/referrers\/(sha256:[a-f0-9]{64})(?:\?(.*))?$/;
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+
+export async function startFaultyFront(opts: FaultyFrontOptions): Promise<FaultyFront> {
+  let fault: Fault | undefined;
+  let match = DEFAULT_MATCH;
+  let hits = 0;
+  let referrersHits = 0;
+
+  const intercept = async (req: FrontRequest, forward: Forward): Promise<FrontAction> => {
+    const path = req.path;
+    if (fault && match.test(path)) {
+      const action = await applyFault(fault, hits, req, forward);
+      if (action) {
+        hits++;
+        return action;
+      }
+    }
+    const referrers = opts.referrersApi && req.method === 'GET' ? REFERRERS.exec(path) : null;
+    if (referrers) {
+      referrersHits++;
+      return serveReferrers(referrers[1]!, referrers[2]!, new URLSearchParams(referrers[3] ?? '').get('artifactType'), req, forward);
+    }
+    return forward();
+  };
+
+  const front = await startHttpFront({ upstream: opts.upstream, upstreamCa: opts.upstreamCa, tls: opts.tls, port: opts.port, intercept });
+  return {
+    ...front,
+    setFault: (f, m) => {
+      fault = f;
+      match = m ?? DEFAULT_MATCH;
+      hits = 0;
+    },
+    faultHits: () => hits,
+    referrersApiHits: () => referrersHits,
+  };
+}
+
+/** The fault's answer, or undefined when this request passes through (fault used up or not applicable). */
+async function applyFault(fault: Fault, hits: number, req: FrontRequest, forward: Forward): Promise<FrontAction | undefined> {
+  switch (fault.kind) {
+    case 'rateLimit':
+      if (hits >= fault.times) return undefined;
+      return {
+        status: 429,
+        headers: { 'content-type': 'application/json', ...(fault.retryAfterSeconds !== undefined ? { 'retry-after': String(fault.retryAfterSeconds) } : {}) },
+        body: Buffer.from('{"errors":[{"code":"TOOMANYREQUESTS","message":"rate limit exceeded"}]}'),
+      };
+    case 'serverError':
+      if (hits >= fault.times) return undefined;
+      return { status: fault.status ?? 503, headers: { 'content-type': 'text/plain' }, body: Buffer.from('unavailable') };
+    case 'hang':
+      return 'hang';
+    case 'reset':
+      return hits >= fault.times ? undefined : 'reset';
+    case 'lie': {
+      if (req.method !== 'GET' || !/\/manifests\//.test(req.path)) return undefined;
+      const res = await forward();
+      if (res.status !== 200) return res;
+      const json = JSON.parse(res.body.toString('utf8')) as Record<string, unknown>;
+      const body = Buffer.from(JSON.stringify({ ...json, annotations: { ...(json['annotations'] as object), 'tampered-by': 'faulty-front' } }));
+      return { ...res, body };
+    }
+    case 'oversize':
+      if (req.method !== 'GET') return undefined;
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+        body: Buffer.alloc(fault.bytes, 0x20),
+        chunked: !fault.declareLength,
+      };
+  }
+}
+
+/** OCI 1.1 referrers API answer, built from the referrers tag schema index at `sha256-<hex>`. */
+async function serveReferrers(name: string, digest: string, artifactType: string | null, req: FrontRequest, forward: Forward): Promise<UpstreamResponse> {
+  const tagged = await forward({ method: 'GET', path: `/v2/${name}/manifests/${digest.replace(':', '-')}`, headers: { ...req.headers, accept: OCI_INDEX } });
+  if (tagged.status === 401 || tagged.status === 403) return tagged;
+  let manifests: Array<Record<string, unknown>> = [];
+  if (tagged.status === 200) {
+    manifests = ((JSON.parse(tagged.body.toString('utf8')) as { manifests?: Array<Record<string, unknown>> }).manifests ?? []);
+  }
+  const headers: UpstreamResponse['headers'] = { 'content-type': OCI_INDEX };
+  if (artifactType) {
+    manifests = manifests.filter((m) => m['artifactType'] === artifactType);
+    headers['oci-filters-applied'] = 'artifactType';
+  }
+  return { status: 200, headers, body: Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests })) };
+}
