@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, destination, stdTimeFunctions, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -12,10 +12,10 @@ export function createLogger(level = process.env.IMPRIMATUR_LOG_LEVEL ?? 'info')
     {
       level,
       base: { app: 'imprimatur' },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: stdTimeFunctions.isoTime,
       redact: { paths: ['*.password', '*.token', '*.authorization', '*.Authorization', 'headers.authorization'], censor: '[redacted]' },
     },
-    pino.destination(2),
+    destination(2),
   );
 }
 

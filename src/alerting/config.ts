@@ -22,7 +22,7 @@ const SECTIONS: Array<{ key: 'admitRequest' | 'rejectRequest'; decision: AlertDe
 ];
 
 export interface AlertingCheckOptions {
-  /** Directories with the shipped templates; empty or absent → `<package root>/alert-templates`. */
+  /** Extra template directories (e.g. from IMPRIMATUR_TEMPLATE_DIRS), searched after templateDirectory and before the shipped `<package root>/alert-templates`, which is always searched last. */
   templateDirs?: string[];
   /** Environment used for `${VAR}` (default process.env). */
   env?: NodeJS.ProcessEnv;
@@ -100,7 +100,7 @@ export function parseAlertingConfig(raw: unknown, path: string, opts: AlertingCh
       dirs.push(templateDirectory);
     }
   }
-  dirs.push(...(opts.templateDirs && opts.templateDirs.length > 0 ? opts.templateDirs : [defaultTemplateDir()]));
+  for (const dir of [...(opts.templateDirs ?? []), defaultTemplateDir()]) if (!dirs.includes(dir)) dirs.push(dir);
 
   const receivers: ReceiverConfig[] = [];
   const namesSeen = new Map<string, string>();

@@ -25,7 +25,7 @@ import type { AlertOutcome, OutcomeHook, ReceiverConfig } from './types.js';
 
 export interface AlertDispatcherOptions {
   logger: Logger;
-  /** Directories with the shipped templates; empty or absent → `<package root>/alert-templates`. */
+  /** Extra template directories, searched after alerting.templateDirectory and before the shipped alert-templates (always searched last). */
   templateDirs?: string[];
   /** Webhook pod name for templates (default env POD_NAME, else the hostname). */
   podId?: string;

@@ -75,26 +75,27 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
     const v = validators();
     if (!v.bare(app)) problems.push(...schemaProblems(v.bare.errors, prefix));
   }
-  // Cross-checks need a structurally sound document; stop here if it is not.
-  if (problems.length > 0) throw new ConfigError(file, problems);
-
-  const validatorConfigs = (app.validators as ValidatorConfig[]) ?? [];
+  // Cross-checks run on the entries that are structurally sound, so one run reports every problem.
+  const isEntry = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const validatorConfigs = (Array.isArray(app.validators) ? app.validators : []).filter(
+    (v): v is ValidatorConfig => isEntry(v) && typeof v.name === 'string' && typeof v.type === 'string',
+  );
   const env = {
     file,
-    insecureRegistries: (app.insecureRegistries as string[] | undefined) ?? [],
+    insecureRegistries: Array.isArray(app.insecureRegistries) ? (app.insecureRegistries as string[]) : [],
     secretsDir: options.secretsDir ?? process.env.IMPRIMATUR_SECRETS_DIR ?? '/app/secrets',
   };
-  problems.push(...checkValidators(validatorConfigs, prefix, env));
-  let policy: PolicyRule[] = [];
-  if (problems.length === 0) {
-    const checked = checkPolicy((app.policy as Array<Record<string, unknown>>) ?? [], validatorConfigs, prefix);
-    policy = checked.rules;
-    problems.push(...checked.problems);
-  }
+  const reported = new Set(problems.map((p) => p.path));
+  const add = (found: ConfigProblem[]) => problems.push(...found.filter((p) => ![...reported].some((r) => p.path === r || p.path.startsWith(`${r}.`) || r.startsWith(`${p.path}.`))));
+  add(checkValidators(validatorConfigs, prefix, env));
+  const rawRules = (Array.isArray(app.policy) ? app.policy : []).map((r) => (isEntry(r) && typeof r.pattern === 'string' ? r : { pattern: '*invalid*' }));
+  const checked = checkPolicy(rawRules, validatorConfigs, prefix);
+  const policy: PolicyRule[] = checked.rules;
+  add(checked.problems);
   if (alerting !== undefined) {
     problems.push(...checkAlertingConfig(alerting, 'alerting', { templateDirs: options.templateDirs ?? [] }));
   }
-  if (problems.length > 0) throw new ConfigError(file, problems);
+  if (problems.length > 0) throw new ConfigError(file, byPath(problems));
 
   return {
     file,
@@ -120,4 +121,9 @@ function withFeatureDefaults(f: Partial<Features> = {}): Features {
       cacheErrors: f.cache?.cacheErrors ?? true,
     },
   };
+}
+
+/** Problems in a stable, readable order: by path, numbers compared as numbers. */
+function byPath(problems: ConfigProblem[]): ConfigProblem[] {
+  return [...problems].sort((a, b) => a.path.localeCompare(b.path, 'en', { numeric: true }));
 }

@@ -30,6 +30,7 @@ export async function exchange(dispatcher: Dispatcher, req: ExchangeRequest): Pr
   const signal = AbortSignal.any([req.signal, timeout.signal]);
   try {
     const res = await request(req.url, { dispatcher, method: req.method, headers: req.headers, signal });
+    res.body.on('error', ignore); // destroying the body below must not surface as an unhandled error
     const declared = Number(headerValue(res.headers['content-length']));
     if (req.method !== 'HEAD' && Number.isFinite(declared) && declared > req.maxBytes) {
       res.body.destroy();
@@ -103,6 +104,8 @@ function errorCode(err: unknown): string | undefined {
   }
   return found;
 }
+
+function ignore(): void {}
 
 export function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;

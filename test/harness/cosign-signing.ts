@@ -1,23 +1,19 @@
 /**
  * Test helpers that produce what `cosign` produces, with Node's crypto and @sigstore/sign, and push
  * it to a real registry over the distribution API:
- * - images (a config and a random layer, OCI manifest);
- * - classic signatures: the simple-signing payload, signed as cosign signs it, as a layer of the
- *   manifest at tag `sha256-<hex>.sig`;
+ * - classic signatures: the simple-signing payload, signed as cosign signs it, as a layer of the manifest at tag `sha256-<hex>.sig`;
  * - Sigstore bundles (keyed, no tlog): DSSE with the in-toto statement cosign 3 writes, or a message
  *   signature over the manifest, stored as an OCI referrer and listed in the referrers tag schema index.
  */
-import { createHash, generateKeyPairSync, randomBytes, sign, constants, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, sign, constants, type KeyObject } from 'node:crypto';
 import { bundleToJSON, type Bundle } from '@sigstore/bundle';
 import { DSSEBundleBuilder, MessageSignatureBundleBuilder, type Signer } from '@sigstore/sign';
+import type { TestRegistry } from './registry.js';
+import { OCI_MANIFEST, type PushedDescriptor } from './registry-push.js';
 
-export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 export const SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
 export const BUNDLE_V03 = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 export const SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
-
-export const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 // ---------------------------------------------------------------- keys
 
@@ -50,49 +46,10 @@ export function cosignSign(key: TestKey, data: Buffer): Buffer {
   }
 }
 
-// ---------------------------------------------------------------- registry push (distribution API)
+// ---------------------------------------------------------------- pushing
 
-export interface Pushed {
-  digest: string;
-  size: number;
-  mediaType: string;
-  body: Buffer;
-}
-
-/** Pushes to `http://<host>` (a loopback test registry without auth). */
-export class TestPusher {
-  constructor(readonly host: string) {}
-
-  async blob(repo: string, body: Buffer): Promise<{ digest: string; size: number }> {
-    const digest = sha256(body);
-    const start = await fetch(`http://${this.host}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
-    if (start.status !== 202) throw new Error(`blob upload start: HTTP ${start.status}`);
-    const location = new URL(start.headers.get('location')!, `http://${this.host}`);
-    location.searchParams.set('digest', digest);
-    const put = await fetch(location, { method: 'PUT', body, headers: { 'content-type': 'application/octet-stream' } });
-    if (put.status !== 201) throw new Error(`blob upload: HTTP ${put.status} ${await put.text()}`);
-    return { digest, size: body.length };
-  }
-
-  async manifest(repo: string, reference: string, json: unknown, mediaType = OCI_MANIFEST): Promise<Pushed> {
-    const body = Buffer.from(JSON.stringify(json));
-    const res = await fetch(`http://${this.host}/v2/${repo}/manifests/${reference}`, { method: 'PUT', body, headers: { 'content-type': mediaType } });
-    if (res.status !== 201) throw new Error(`manifest push ${repo}:${reference}: HTTP ${res.status} ${await res.text()}`);
-    return { digest: sha256(body), size: body.length, mediaType, body };
-  }
-
-  /** A small image (JSON config + one random layer) at `tag`. */
-  async image(repo: string, tag: string): Promise<Pushed> {
-    const layer = await this.blob(repo, randomBytes(64));
-    const config = await this.blob(repo, Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [layer.digest] } })));
-    return this.manifest(repo, tag, {
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...layer }],
-    });
-  }
-}
+/** What these helpers need to push (a TestRegistry from ./registry.js, which pushes to the registry directly). */
+export type Pusher = Pick<TestRegistry, 'pushBlob' | 'pushManifest' | 'pushReferrer'>;
 
 // ---------------------------------------------------------------- classic signatures
 
@@ -115,23 +72,28 @@ export function classicLayer(key: TestKey, digest: string, dockerReference: stri
   return { payload, signature: cosignSign(key, payload).toString('base64') };
 }
 
-/** Pushes the payload blobs and the `.sig` manifest (cosign's layout) for image `digest`. Returns the `.sig` manifest. */
-export async function pushClassicSignatures(pusher: TestPusher, repo: string, digest: string, layers: ClassicLayer[], tag = `${digest.replace(':', '-')}.sig`): Promise<Pushed> {
+/** Pushes the payload blobs and the `.sig` manifest (cosign's layout) for image `digest`. Returns the `.sig` manifest digest. */
+export async function pushClassicSignatures(pusher: Pusher, repo: string, digest: string, layers: ClassicLayer[], tag = `${digest.replace(':', '-')}.sig`): Promise<string> {
   const descriptors = [];
   for (const l of layers) {
-    const blob = await pusher.blob(repo, l.payload);
-    descriptors.push({ mediaType: SIMPLE_SIGNING, ...blob, annotations: { 'dev.cosignproject.cosign/signature': l.signature } });
+    const blob = await pusher.pushBlob(repo, l.payload);
+    descriptors.push({ mediaType: SIMPLE_SIGNING, digest: blob, size: l.payload.length, annotations: { 'dev.cosignproject.cosign/signature': l.signature } });
   }
-  const config = await pusher.blob(repo, Buffer.from(JSON.stringify({
+  const config = Buffer.from(JSON.stringify({
     architecture: '', created: '0001-01-01T00:00:00Z', history: [{ created: '0001-01-01T00:00:00Z' }], os: '',
     rootfs: { type: 'layers', diff_ids: descriptors.map((d) => d.digest) }, config: {},
-  })));
-  return pusher.manifest(repo, tag, { schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers: descriptors });
+  }));
+  const configDigest = await pusher.pushBlob(repo, config);
+  return pusher.pushManifest(repo, tag, {
+    schemaVersion: 2, mediaType: OCI_MANIFEST,
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+    layers: descriptors,
+  }, OCI_MANIFEST);
 }
 
-/** Signs `digest` with each key and pushes one `.sig` manifest holding all signatures. */
-export async function signImage(pusher: TestPusher, repo: string, digest: string, keys: TestKey[]): Promise<Pushed> {
-  return pushClassicSignatures(pusher, repo, digest, keys.map((k) => classicLayer(k, digest, `${pusher.host}/${repo}`)));
+/** Signs `digest` with each key and pushes one `.sig` manifest holding all signatures (docker-reference `registry/repo`). */
+export async function signImage(pusher: Pusher, registry: string, repo: string, digest: string, keys: TestKey[]): Promise<string> {
+  return pushClassicSignatures(pusher, repo, digest, keys.map((k) => classicLayer(k, digest, `${registry}/${repo}`)));
 }
 
 // ---------------------------------------------------------------- Sigstore bundles
@@ -163,32 +125,13 @@ export async function messageBundle(key: TestKey, manifest: Buffer): Promise<Bun
 }
 
 /**
- * Stores `bundle` as an OCI referrer of `subject` (manifest with `subject` and artifactType, bundle
- * JSON as its layer) and adds it to the referrers tag schema index `sha256-<hex>`.
+ * Stores `bundle` as an OCI referrer of `subject` the way cosign 3 does (artifactType and layer media
+ * type `application/vnd.dev.sigstore.bundle.v0.3+json`), listed in the referrers tag schema index.
  */
-export async function pushBundle(pusher: TestPusher, repo: string, subject: Pushed, bundle: Bundle | Buffer): Promise<Pushed> {
+export async function pushBundle(pusher: Pusher, repo: string, subject: PushedDescriptor, bundle: Bundle | Buffer): Promise<PushedDescriptor> {
   const json = Buffer.isBuffer(bundle) ? bundle : Buffer.from(JSON.stringify(bundleToJSON(bundle)));
-  const layer = await pusher.blob(repo, json);
-  const empty = await pusher.blob(repo, Buffer.from('{}'));
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    artifactType: BUNDLE_V03,
-    config: { mediaType: 'application/vnd.oci.empty.v1+json', ...empty },
-    layers: [{ mediaType: BUNDLE_V03, ...layer }],
-    subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
-    annotations: { 'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': SIGN_PREDICATE },
-  };
-  const body = Buffer.from(JSON.stringify(manifest));
-  const pushed = await pusher.manifest(repo, sha256(body), manifest);
-  await addReferrer(pusher, repo, subject.digest, { mediaType: OCI_MANIFEST, digest: pushed.digest, size: pushed.size, artifactType: BUNDLE_V03 });
-  return pushed;
-}
-
-/** Appends a descriptor to the referrers tag schema index of `digest`. */
-export async function addReferrer(pusher: TestPusher, repo: string, digest: string, descriptor: Record<string, unknown>): Promise<void> {
-  const tag = digest.replace(':', '-');
-  const res = await fetch(`http://${pusher.host}/v2/${repo}/manifests/${tag}`, { headers: { accept: OCI_INDEX } });
-  const existing = res.status === 200 ? ((await res.json()) as { manifests: unknown[] }).manifests : [];
-  await pusher.manifest(repo, tag, { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [...existing, descriptor] }, OCI_INDEX);
+  return pusher.pushReferrer(repo, subject, BUNDLE_V03, json, {
+    'dev.sigstore.bundle.content': !Buffer.isBuffer(bundle) && bundle.content.$case === 'messageSignature' ? 'message-signature' : 'dsse-envelope',
+    'dev.sigstore.bundle.predicateType': SIGN_PREDICATE,
+  });
 }

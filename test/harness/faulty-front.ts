@@ -15,7 +15,7 @@ export type Fault =
   | { kind: 'hang' }
   /** Cut the connection of the next `times` matching requests. */
   | { kind: 'reset'; times: number }
-  /** Manifest GETs come back with other bytes (a field added) but the original Docker-Content-Digest. */
+  /** Manifest GETs come back with other bytes (a field added) but the original Docker-Content-Digest; blob GETs with their first byte flipped. */
   | { kind: 'lie' }
   /** Matching GETs answer 200 with `bytes` bytes, with or without a Content-Length. */
   | { kind: 'oversize'; bytes: number; declareLength: boolean };
@@ -97,9 +97,14 @@ async function applyFault(fault: Fault, hits: number, req: FrontRequest, forward
     case 'reset':
       return hits >= fault.times ? undefined : 'reset';
     case 'lie': {
-      if (req.method !== 'GET' || !/\/manifests\//.test(req.path)) return undefined;
+      if (req.method !== 'GET' || !/\/(manifests|blobs)\//.test(req.path)) return undefined;
       const res = await forward();
       if (res.status !== 200) return res;
+      if (/\/blobs\//.test(req.path)) {
+        const body = Buffer.from(res.body);
+        if (body.length > 0) body[0] = body[0]! ^ 0xff;
+        return { ...res, body };
+      }
       const json = JSON.parse(res.body.toString('utf8')) as Record<string, unknown>;
       const body = Buffer.from(JSON.stringify({ ...json, annotations: { ...(json['annotations'] as object), 'tampered-by': 'faulty-front' } }));
       return { ...res, body };

@@ -15,7 +15,9 @@ export interface FixtureRegistry {
   host: string;
   /** Adds a manifest (by tag) at run time, e.g. a placeholder image. */
   addManifest(repository: string, tag: string, body: Buffer): string;
+  /** Serve `body` instead for requests to `path`; `clearOverrides()` undoes every override. */
   override(path: string, body: Buffer): void;
+  clearOverrides(): void;
   close(): Promise<void>;
 }
 
@@ -81,7 +83,8 @@ export async function startFixtureRegistry(root: string, repositories: string[])
   return {
     host: `127.0.0.1:${address.port}`,
     addManifest,
-    override: (path, body) => overrides.set(path, body),
+    override: (path, body) => void overrides.set(path, body),
+    clearOverrides: () => overrides.clear(),
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());

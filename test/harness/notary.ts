@@ -168,10 +168,11 @@ export interface TestKey {
   certPath: string;
 }
 
-/** Makes an ECDSA P-256 key (usable as a repository root key or a delegation key). */
-export function makeTestKey(dir: string, name: string): TestKey {
+/** Makes an ECDSA P-256 (or RSA 2048) key, usable as a repository root key or a delegation key. */
+export function makeTestKey(dir: string, name: string, algorithm: 'ecdsa' | 'rsa' = 'ecdsa'): TestKey {
   const p = (f: string): string => join(dir, f);
-  openssl(dir, 'genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', p(`${name}.key`));
+  const params = algorithm === 'rsa' ? ['RSA', '-pkeyopt', 'rsa_keygen_bits:2048'] : ['EC', '-pkeyopt', 'ec_paramgen_curve:P-256'];
+  openssl(dir, 'genpkey', '-algorithm', ...params, '-out', p(`${name}.key`));
   openssl(dir, 'pkcs8', '-topk8', '-in', p(`${name}.key`), '-v2', 'aes-256-cbc', '-v2prf', 'hmacWithSHA1',
     '-passout', `pass:${PASSPHRASES.NOTARY_ROOT_PASSPHRASE}`, '-out', p(`${name}.enc.key`));
   openssl(dir, 'pkey', '-in', p(`${name}.key`), '-pubout', '-out', p(`${name}.pub`));

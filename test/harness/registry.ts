@@ -151,7 +151,7 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Te
   };
 
   const startFront = async (): Promise<FaultyFront> => {
-    const f = await startFaultyFrontOnPort(frontPort, { upstream: directUrl, upstreamCa: certificates?.caPem, tls: serverTls, referrersApi: opts.referrersApi });
+    const f = await startFaultyFront({ port: frontPort, upstream: directUrl, upstreamCa: certificates?.caPem, tls: serverTls, referrersApi: opts.referrersApi });
     frontPort = f.port;
     return f;
   };
@@ -205,10 +205,6 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Te
     },
   };
   return handle;
-}
-
-async function startFaultyFrontOnPort(port: number | undefined, o: Parameters<typeof startFaultyFront>[0]): Promise<FaultyFront> {
-  return startFaultyFront({ ...o, port });
 }
 
 async function waitReady(url: string, caPem: string | undefined, proc: ChildProcess, output: string[]): Promise<void> {

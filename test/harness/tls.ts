@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeTempDir } from './temp-dirs.js';
 
 /** A throw-away certificate authority and a server certificate for 127.0.0.1 / localhost (made with openssl). */
 export interface TestCertificates {
@@ -14,7 +14,8 @@ export interface TestCertificates {
   keyPem: string;
 }
 
-export function createTestCertificates(dir = mkdtempSync(join(tmpdir(), 'imprimatur-ca-'))): TestCertificates {
+export function createTestCertificates(dir = makeTempDir('ca')): TestCertificates {
+  mkdirSync(dir, { recursive: true });
   const p = (name: string): string => join(dir, name);
   const openssl = (...args: string[]): void => {
     execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });

@@ -2,9 +2,10 @@
  * Sigstore bundles attached to an image as OCI referrers (what `cosign sign --new-bundle-format`
  * writes): a referrer manifest whose artifactType is a bundle media type, the bundle JSON in its layer.
  */
-import { bundleFromJSON } from '@sigstore/bundle';
+import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
 import { ImprimaturError } from '../../errors.js';
 import type { Descriptor, FetchedManifest, RegistryClient, RepositoryRef } from '../../registry/types.js';
+import { bundleSubjectProblem } from './bundle-subject.js';
 import { DIGEST_PATTERN, shortDigest, type BundleCandidate } from './candidates.js';
 
 export const BUNDLE_MEDIA_TYPES: readonly string[] = [
@@ -37,7 +38,7 @@ function subjectDigest(manifest: FetchedManifest): string | undefined {
 
 /**
  * Lists the bundle referrers of `digest` and loads each bundle (manifest and blob digest-checked,
- * bundle structure validated). Keys are tried later. Registry failures are thrown (fail closed),
+ * bundle structure validated, signed subject compared with `digest`). Keys are tried later. Registry failures are thrown (fail closed),
  * except a referrer whose content is missing or malformed, which is recorded and does not count.
  */
 export async function findBundles(client: RegistryClient, repo: RepositoryRef, digest: string, signal: AbortSignal): Promise<BundleFindings> {
@@ -91,9 +92,11 @@ async function loadBundle(
     if (err instanceof ImprimaturError && err.code === 'REGISTRY_NOT_FOUND') return { kind: 'bundle', id, problem: 'bundle blob does not exist in the registry' };
     throw err;
   }
+  let bundle: Bundle;
   try {
-    return { kind: 'bundle', id, bundle: bundleFromJSON(JSON.parse(body.toString('utf8'))) };
+    bundle = bundleFromJSON(JSON.parse(body.toString('utf8')));
   } catch (err) {
     return { kind: 'bundle', id, problem: `is not a valid Sigstore bundle (${(err as Error).message})` };
   }
+  return { kind: 'bundle', id, bundle, problem: bundleSubjectProblem(bundle, digest) };
 }

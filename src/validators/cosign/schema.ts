@@ -50,7 +50,7 @@ export const cosignConfigSchema: Schema = {
         password: { type: 'string', minLength: 1 },
         useKeychain: { type: 'boolean', description: 'Connaisseur option; accepted, not implemented: the registry is accessed anonymously unless secretName or username/password is set.' },
       },
-      dependentRequired: { username: ['password'], password: ['username'] },
+      dependencies: { username: ['password'], password: ['username'] },
       not: { required: ['secretName', 'username'] },
     },
     host: {

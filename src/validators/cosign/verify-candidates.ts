@@ -25,10 +25,12 @@ function attempt(root: Extract<TrustRoot, { kind: 'key' }>, candidate: Candidate
     return { signature, verified: true, scheme };
   }
   if (!candidate.bundle) return { signature, verified: false, reason: candidate.problem ?? 'no bundle' };
+  // A message signature signs the manifest of its subject: with another subject there is nothing to check it against.
+  if (candidate.problem && candidate.bundle.content.$case === 'messageSignature') return { signature, verified: false, reason: candidate.problem };
   const result = verifyBundleWithKey(candidate.bundle, root.key, manifest);
   if (!result.ok) return { signature, verified: false, reason: result.reason };
   if (candidate.problem) return { signature, verified: false, reason: `signed by this key, but ${candidate.problem}` };
-  return { signature, verified: true, scheme: `sigstore-bundle (${candidate.bundle.content.$case})` };
+  return { signature, verified: true, scheme: result.scheme };
 }
 
 export function verifyTrustRoot(root: TrustRoot, set: CandidateSet): TrustRootRecord {

@@ -30,7 +30,7 @@ export class NotaryFetcher {
     } catch (err) {
       const e = err as Partial<ImprimaturError>;
       if (e.code === 'REGISTRY_NOT_FOUND') return undefined;
-      throw mapTransportError(where, err, signal);
+      throw mapTransportError(where, this.host, err, signal);
     }
     if (res.status === 404) return undefined;
     if (res.status === 401 || res.status === 403) {
@@ -46,9 +46,10 @@ export class NotaryFetcher {
   }
 }
 
-function mapTransportError(where: string, err: unknown, signal: AbortSignal): ImprimaturError {
+function mapTransportError(where: string, host: string, err: unknown, signal: AbortSignal): ImprimaturError {
   const e = err as Partial<ImprimaturError> & { name?: string };
-  const reason = typeof e.message === 'string' && e.message ? e.message : String(err);
+  // The shared transport words its errors for registries; here the server is a Notary server.
+  const reason = (typeof e.message === 'string' && e.message ? e.message : String(err)).split(`registry ${host}`).join(`Notary ${host}`);
   if (signal.aborted || e.name === 'AbortError' || e.code === 'REGISTRY_TIMEOUT' || e.code === 'DEADLINE_EXCEEDED') {
     return notaryError(NOTARY_ERRORS.timeout, `could not fetch ${where} before the admission deadline (Notary is slow or down): ${reason}`, undefined, err);
   }

@@ -18,15 +18,9 @@ export type { NotaryV1Settings } from './settings.js';
 /** Per-request timeout towards Notary; the admission deadline (ValidationContext.signal) bounds the total. */
 const NOTARY_REQUEST_TIMEOUT_MS = 5000;
 
-function checkRuleOptions(options: RuleOptions, config: ValidatorConfig, path: string): ConfigProblem[] {
+function checkRuleOptions(options: RuleOptions, _config: ValidatorConfig, path: string): ConfigProblem[] {
+  // Whether options.trustRoot names a trust root of this validator is checked by the config loader.
   const problems: ConfigProblem[] = [];
-  const names = (config.trustRoots ?? []).map((t) => t.name);
-  if (options.trustRoot !== '*' && !names.includes(options.trustRoot)) {
-    problems.push({
-      path: `${path}.trustRoot`,
-      message: `trust root "${options.trustRoot}" is not defined in validator "${config.name}"; use one of ${names.map((n) => `"${n}"`).join(', ')} or "*"`,
-    });
-  }
   if (options.delegations !== undefined) {
     if (!Array.isArray(options.delegations)) {
       problems.push({ path: `${path}.delegations`, message: 'must be a list of delegation names, e.g. [releases]' });

@@ -7,7 +7,7 @@ export const DEFAULT_NOTARY_HOST = 'notary.docker.io';
 /** `host[:port]`, optionally with `https://` (implied when absent). */
 export const HOST_PATTERN = '^(https://)?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?/?$';
 /** A delegation name, with or without the `targets/` prefix. */
-export const DELEGATION_PATTERN = '^(targets/)?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,3}$';
+export const DELEGATION_PATTERN = '^(targets/)?[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*){0,3}$';
 
 export const notaryV1ConfigSchema: Schema = {
   type: 'object',
@@ -30,7 +30,7 @@ export const notaryV1ConfigSchema: Schema = {
         username: { type: 'string', minLength: 1 },
         password: { type: 'string', minLength: 1 },
       },
-      dependentRequired: { username: ['password'], password: ['username'] },
+      dependencies: { username: ['password'], password: ['username'] },
       not: { required: ['secretName', 'username'] },
     },
     trustRoots: {

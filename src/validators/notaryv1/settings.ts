@@ -53,11 +53,8 @@ export function parsePinnedKey(pem: string): KeyObject {
 export function readSettings(config: ValidatorConfig, path: string): { settings?: NotaryV1Settings; problems: ConfigProblem[] } {
   const problems: ConfigProblem[] = [];
   const trustRoots: PinnedRoot[] = [];
-  const seen = new Set<string>();
   (config.trustRoots ?? []).forEach((tr, i) => {
     const at = `${path}.trustRoots[${i}]`;
-    if (seen.has(tr.name)) problems.push({ path: `${at}.name`, message: `trust root "${tr.name}" is defined twice; names must be unique` });
-    seen.add(tr.name);
     if (tr.name === '*') problems.push({ path: `${at}.name`, message: '"*" is reserved (it selects all trust roots); choose another name' });
     try {
       trustRoots.push({ name: tr.name, key: parsePinnedKey(String(tr.key ?? '')) });

@@ -53,6 +53,7 @@ export class NotaryV1Validator implements Validator {
       return { digest: resolution.digest, details: record };
     } catch (err) {
       const e = toImprimaturError(err, NOTARY_ERRORS.badMetadata);
+      if (e.code === NOTARY_ERRORS.rootUntrusted && Array.isArray(e.details?.trustRoots)) pins = e.details.trustRoots as PinResult[];
       if (!(err instanceof ImprimaturError)) ctx.logger.warn({ validator: this.name, gun, err: e.message }, 'unexpected error while verifying notary trust data');
       const record: VerificationRecord = {
         summary: e.message,

@@ -39,7 +39,8 @@ export interface VerifiedTargets {
 }
 
 const MAX_DELEGATION_DEPTH = 4;
-const ROLE_NAME = /^targets(\/[A-Za-z0-9_.-]+){0,4}$/;
+/** Role names we fetch: no `.`/`..` segments, so a name can never walk out of `_trust/tuf/`. */
+const ROLE_NAME = /^targets(\/[A-Za-z0-9_-][A-Za-z0-9_.-]*){0,4}$/;
 
 /**
  * Verifies a GUN's trust data: root against the pinned keys, then timestamp → snapshot → targets

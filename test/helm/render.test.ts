@@ -1,0 +1,215 @@
+/** The chart's rendered structure, with default and with test values (rendered by test/harness/helm-render). */
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import yaml from 'js-yaml';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { loadConfigFile, parseConfig } from '../../src/config/load.js';
+import { CHART_DIR, findObject, renderChart, renderChartText } from '../harness/helm-render/render.js';
+import { createTestCertificates } from '../harness/tls.js';
+import { AUTH_VALUES, TEST_VALUES, detectionValues } from './values.js';
+
+type Obj = Record<string, any>;
+const b64 = (s: string): string => Buffer.from(s, 'base64').toString('utf8');
+const container = (objects: KubernetesObject[]): Obj => findObject(objects, 'Deployment').spec.template.spec.containers[0];
+const webhook = (objects: KubernetesObject[]): Obj => findObject(objects, 'MutatingWebhookConfiguration').webhooks[0];
+const checksum = (objects: KubernetesObject[]): string => findObject(objects, 'Deployment').spec.template.metadata.annotations['checksum/config'];
+
+describe('Helm chart: default values', function () {
+  this.timeout(120_000);
+  let objects: KubernetesObject[];
+  before(async () => { objects = await renderChart({ release: 'imprimatur', namespace: 'imprimatur' }); });
+
+  it('renders exactly the expected objects', () => {
+    const kinds = objects.map((o) => o.kind).sort();
+    expect(kinds).to.deep.equal(['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'MutatingWebhookConfiguration',
+      'PodDisruptionBudget', 'Secret', 'Service', 'ServiceAccount']);
+    for (const o of objects.filter((x) => !x.kind!.startsWith('Cluster') && x.kind !== 'MutatingWebhookConfiguration')) {
+      expect(o.metadata?.namespace, `${o.kind} namespace`).to.equal('imprimatur');
+    }
+  });
+
+  it('runs 3 replicas spread by anti-affinity, with a restricted security context', () => {
+    const dep = findObject(objects, 'Deployment');
+    expect(dep.spec.replicas).to.equal(3);
+    const anti = dep.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0];
+    expect(anti.podAffinityTerm.topologyKey).to.equal('kubernetes.io/hostname');
+    expect(anti.podAffinityTerm.labelSelector.matchLabels).to.deep.equal(dep.spec.selector.matchLabels);
+    const sc = container(objects).securityContext;
+    expect(sc).to.include({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, privileged: false });
+    expect(sc.capabilities).to.deep.equal({ drop: ['ALL'] });
+    expect(sc.seccompProfile).to.deep.equal({ type: 'RuntimeDefault' });
+    expect(dep.spec.template.spec.securityContext.runAsNonRoot).to.equal(true);
+  });
+
+  it('probes /ready and /health over HTTPS and bounds resources', () => {
+    const c = container(objects);
+    expect(c.ports).to.deep.equal([{ name: 'https', containerPort: 5000, protocol: 'TCP' }]);
+    expect(c.readinessProbe.httpGet).to.deep.equal({ path: '/ready', port: 'https', scheme: 'HTTPS' });
+    expect(c.livenessProbe.httpGet).to.deep.equal({ path: '/health', port: 'https', scheme: 'HTTPS' });
+    expect(c.resources.requests).to.have.keys('cpu', 'memory');
+    expect(c.resources.limits).to.have.keys('cpu', 'memory');
+  });
+
+  it('runs `serve` with the mounted config and TLS files on port 5000, behind Service port 443', () => {
+    const c = container(objects);
+    expect(c.args).to.deep.equal(['serve', '--config', '/app/config/config.yaml', '--tls-cert', '/app/certs/tls.crt',
+      '--tls-key', '/app/certs/tls.key', '--port', '5000']);
+    const mounts = Object.fromEntries(c.volumeMounts.map((m: Obj) => [m.mountPath, m]));
+    expect(mounts['/app/config/config.yaml']).to.include({ name: 'config', subPath: 'config.yaml', readOnly: true });
+    expect(mounts['/app/certs']).to.include({ name: 'certs', readOnly: true });
+    const volumes = findObject(objects, 'Deployment').spec.template.spec.volumes as Obj[];
+    expect(volumes.find((v) => v.name === 'certs')!.secret.secretName).to.equal('imprimatur-tls');
+    expect(volumes.find((v) => v.name === 'config')!.configMap.name).to.equal('imprimatur-config');
+    const svc = findObject(objects, 'Service');
+    expect(svc.spec.ports).to.deep.equal([{ name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' }]);
+  });
+
+  it('registers every workload kind and pods/ephemeralcontainers for CREATE and UPDATE', () => {
+    const w = webhook(objects);
+    const resources = (w.rules as Obj[]).flatMap((r) => {
+      expect(r.operations).to.deep.equal(['CREATE', 'UPDATE']);
+      return (r.resources as string[]).map((res) => `${r.apiGroups[0]}/${res}`);
+    });
+    expect(resources).to.have.members(['/pods', '/pods/ephemeralcontainers', '/replicationcontrollers', 'apps/deployments',
+      'apps/replicasets', 'apps/daemonsets', 'apps/statefulsets', 'batch/jobs', 'batch/cronjobs']);
+    expect(w).to.include({ failurePolicy: 'Fail', reinvocationPolicy: 'Never', timeoutSeconds: 30, sideEffects: 'None' });
+    expect(w.admissionReviewVersions).to.deep.equal(['v1']);
+    expect(w.clientConfig.service).to.deep.equal({ name: 'imprimatur', namespace: 'imprimatur', path: '/mutate', port: 443 });
+  });
+
+  it('never sends kube-system or its own namespace to the webhook; `ignore`-labelled namespaces are skipped', () => {
+    expect(webhook(objects).namespaceSelector.matchExpressions).to.deep.equal([
+      { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'imprimatur'] },
+      { key: 'imprimatur.dev/webhook', operator: 'NotIn', values: ['ignore'] },
+    ]);
+  });
+
+  it('generates a CA and a serving certificate for the Service names; caBundle is that CA', () => {
+    const secret = findObject(objects, 'Secret', 'imprimatur-tls');
+    expect(secret.type).to.equal('kubernetes.io/tls');
+    const cert = new X509Certificate(b64(secret.data['tls.crt']));
+    const ca = new X509Certificate(b64(webhook(objects).clientConfig.caBundle));
+    expect(b64(secret.data['ca.crt'])).to.equal(ca.toString());
+    expect(cert.checkIssued(ca) && cert.verify(ca.publicKey), 'certificate signed by the caBundle CA').to.equal(true);
+    expect(cert.checkPrivateKey(createPrivateKey(b64(secret.data['tls.key'])))).to.equal(true);
+    for (const name of ['imprimatur', 'imprimatur.imprimatur', 'imprimatur.imprimatur.svc', 'imprimatur.imprimatur.svc.cluster.local']) {
+      expect(cert.checkHost(name), name).to.equal(name);
+    }
+  });
+
+  it('grants only `get` on owner workload kinds (child approval), and no Secret access', () => {
+    const role = findObject(objects, 'ClusterRole');
+    for (const rule of role.rules as Obj[]) expect(rule.verbs).to.deep.equal(['get']);
+    const granted = (role.rules as Obj[]).flatMap((r) => r.resources as string[]);
+    expect(granted).to.have.members(['deployments', 'replicasets', 'daemonsets', 'statefulsets', 'jobs', 'cronjobs', 'replicationcontrollers']);
+    expect(findObject(objects, 'ClusterRoleBinding').subjects).to.deep.equal([{ kind: 'ServiceAccount', name: 'imprimatur', namespace: 'imprimatur' }]);
+    expect(findObject(objects, 'Deployment').spec.template.spec.automountServiceAccountToken).to.equal(true);
+  });
+
+  it('ships a config file the program loads, holding the values\' application section', () => {
+    const text = findObject(objects, 'ConfigMap', 'imprimatur-config').data['config.yaml'] as string;
+    const values = yaml.load(readFileSync(join(CHART_DIR, 'values.yaml'), 'utf8')) as Obj;
+    expect((yaml.load(text) as Obj).application).to.deep.equal(values.application);
+    const config = parseConfig(text, 'config.yaml');
+    expect(config.prefix).to.equal('application.');
+    expect(config.policy.map((r) => `${r.pattern}->${r.validator}`)).to.deep.equal(['*:*->deny', 'registry.k8s.io/*->allow']);
+  });
+
+  it('helm/values.yaml itself loads as program config', () => {
+    const config = loadConfigFile(join(CHART_DIR, 'values.yaml'));
+    expect(config.validators.map((v) => v.name)).to.include.members(['allow', 'deny']);
+    expect(config.features.automaticChildApproval).to.equal(true);
+  });
+});
+
+describe('Helm chart: test values', function () {
+  this.timeout(120_000);
+  const certs = createTestCertificates();
+  let objects: KubernetesObject[];
+  before(async () => {
+    objects = await renderChart({ release: 'imprimatur', namespace: 'security', values: [TEST_VALUES, {
+      kubernetes: { deployment: { tls: { cert: certs.certPem, key: certs.keyPem, ca: certs.caPem } } },
+    }] });
+  });
+
+  it('puts detection mode and the other features into the program config', () => {
+    const config = parseConfig(findObject(objects, 'ConfigMap', 'imprimatur-config').data['config.yaml'], 'config.yaml');
+    expect(config.features.detectionMode).to.equal(true);
+    expect(config.features.namespacedValidation.mode).to.equal('validate');
+    expect(config.features.automaticChildApproval).to.equal(false);
+  });
+
+  it('namespaced validation `validate` selects only namespaces labelled validate', () => {
+    const exprs = webhook(objects).namespaceSelector.matchExpressions as Obj[];
+    expect(exprs).to.deep.include({ key: 'imprimatur.dev/webhook', operator: 'In', values: ['validate'] });
+    expect(exprs).to.deep.include({ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'security', 'monitoring'] });
+  });
+
+  it('takes failurePolicy, reinvocationPolicy and timeoutSeconds from values', () => {
+    expect(webhook(objects)).to.include({ failurePolicy: 'Ignore', reinvocationPolicy: 'IfNeeded', timeoutSeconds: 10 });
+  });
+
+  it('uses the supplied certificate, key and CA', () => {
+    const secret = findObject(objects, 'Secret', 'imprimatur-tls');
+    expect(b64(secret.data['tls.crt'])).to.equal(certs.certPem);
+    expect(b64(secret.data['tls.key'])).to.equal(certs.keyPem);
+    expect(b64(webhook(objects).clientConfig.caBundle)).to.equal(certs.caPem);
+  });
+
+  it('without child approval: no RBAC and no service-account token', () => {
+    expect(objects.filter((o) => /Role/.test(o.kind!))).to.deep.equal([]);
+    expect(findObject(objects, 'Deployment').spec.template.spec.automountServiceAccountToken).to.equal(false);
+  });
+
+  it('mounts custom alert templates and sets the Redis URL', () => {
+    const c = container(objects);
+    const mounts = Object.fromEntries(c.volumeMounts.map((m: Obj) => [m.mountPath, m.name]));
+    expect(mounts['/app/config/alert-templates']).to.equal('alert-templates');
+    const env = Object.fromEntries(c.env.map((e: Obj) => [e.name, e.value ?? e.valueFrom]));
+    expect(env).to.deep.include({ IMPRIMATUR_REDIS_URL: 'redis://redis.cache:6379/0', IMPRIMATUR_TEMPLATE_DIRS: '/app/config/alert-templates' });
+    expect(findObject(objects, 'ConfigMap', 'imprimatur-alert-templates').data).to.have.key('team.json');
+  });
+});
+
+describe('Helm chart: upgrades and checks', function () {
+  this.timeout(120_000);
+
+  it('mounts each registry Secret named by a validator\'s auth.secretName under /app/secrets/<name>', async () => {
+    const objects = await renderChart({ values: [AUTH_VALUES] });
+    const spec = findObject(objects, 'Deployment').spec.template.spec;
+    expect(spec.containers[0].volumeMounts).to.deep.include({ name: 'auth-registry-creds', mountPath: '/app/secrets/registry-creds', readOnly: true });
+    expect(spec.volumes).to.deep.include({ name: 'auth-registry-creds', secret: { secretName: 'registry-creds' } });
+    expect(checksum(objects)).to.not.equal(checksum(await renderChart()));
+  });
+
+  it('the checksum annotation is stable for equal config and changes with the config', async () => {
+    const [a, b, c] = await Promise.all([renderChart(), renderChart(), renderChart({ values: [detectionValues(true)] })]);
+    expect(checksum(a)).to.match(/^[0-9a-f]{64}$/);
+    expect(checksum(b)).to.equal(checksum(a));
+    expect(checksum(c)).to.not.equal(checksum(a));
+  });
+
+  it('reuses the installed TLS Secret (lookup) instead of generating a new certificate', async () => {
+    const first = await renderChart();
+    const installed = findObject<KubernetesObject & Obj>(first, 'Secret', 'imprimatur-tls');
+    const again = await renderChart({ existing: [installed] });
+    expect(findObject(again, 'Secret', 'imprimatur-tls').data).to.deep.equal(installed.data);
+    expect(webhook(again).clientConfig.caBundle).to.equal(installed.data['ca.crt']);
+    const fresh = await renderChart();
+    expect(findObject(fresh, 'Secret', 'imprimatur-tls').data['tls.crt']).to.not.equal(installed.data['tls.crt']);
+  });
+
+  it('refuses a webhook timeout that is not above the admission deadline', async () => {
+    let err: Error | undefined;
+    await renderChartText({ set: { 'kubernetes.webhook.timeoutSeconds': 20 } }).catch((e: Error) => { err = e; });
+    expect(err?.message).to.match(/admissionDeadlineSeconds \(25\) must be below kubernetes.webhook.timeoutSeconds \(20\)/);
+  });
+
+  it('refuses a TLS certificate without its key', async () => {
+    let err: Error | undefined;
+    await renderChartText({ set: { 'kubernetes.deployment.tls.cert': 'x' } }).catch((e: Error) => { err = e; });
+    expect(err?.message).to.match(/tls.key is required/);
+  });
+});

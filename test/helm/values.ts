@@ -1,0 +1,44 @@
+/** Values documents for the chart tests (merged over helm/values.yaml). */
+import { generateKeyPairSync } from 'node:crypto';
+
+const cosignKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+
+export function detectionValues(on: boolean): Record<string, unknown> {
+  return { application: { features: { detectionMode: on } } };
+}
+
+/** Every non-default knob the tests check: detection mode, namespaced validation, no child approval, … */
+export const TEST_VALUES: Record<string, unknown> = {
+  kubernetes: {
+    webhook: { failurePolicy: 'Ignore', reinvocationPolicy: 'IfNeeded', timeoutSeconds: 10, excludedNamespaces: ['monitoring'] },
+    redis: { url: 'redis://redis.cache:6379/0' },
+    alertTemplates: { 'team.json': '{"text": "{{ decision }} {{ images }}"}' },
+  },
+  application: {
+    validators: [
+      { name: 'allow', type: 'static', approve: true },
+      { name: 'deny', type: 'static', approve: false },
+    ],
+    policy: [
+      { pattern: '*:*', validator: 'deny' },
+      { pattern: 'registry.k8s.io/*', validator: 'allow' },
+    ],
+    features: {
+      detectionMode: true,
+      automaticChildApproval: false,
+      namespacedValidation: { mode: 'validate' },
+    },
+    admissionDeadlineSeconds: 8,
+  },
+};
+
+/** A validator reading registry credentials from a mounted Secret (`auth.secretName`). */
+export const AUTH_VALUES: Record<string, unknown> = {
+  application: {
+    validators: [
+      { name: 'deny', type: 'static', approve: false },
+      { name: 'internal', type: 'cosign', trustRoots: [{ name: 'default', key: cosignKey }], auth: { secretName: 'registry-creds' } },
+    ],
+    policy: [{ pattern: '*:*', validator: 'deny' }, { pattern: 'registry.internal.example/*:*', validator: 'internal' }],
+  },
+};

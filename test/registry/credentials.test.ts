@@ -1,0 +1,88 @@
+import { expect } from 'chai';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTempDir } from '../harness/temp-dirs.js';
+import { ImprimaturError } from '../../src/errors.js';
+import { createCredentialSource, findCredentials, normaliseRegistryKey, parseDockerConfig } from '../../src/registry/credentials.js';
+
+const b64 = (s: string): string => Buffer.from(s).toString('base64');
+
+describe('registry credentials from a dockerconfigjson secret', () => {
+  const config = JSON.stringify({
+    auths: {
+      'https://index.docker.io/v1/': { auth: b64('hub-user:hub-pass') },
+      'docker.io/acme': { username: 'acme-user', password: 'acme:pass' },
+      'ghcr.io': { auth: b64('gh-user:gh-pass') },
+      'ghcr.io/org': { auth: b64('org-user:org-pass') },
+      'ghcr.io/org/team': { auth: b64('team-user:team-pass') },
+      'registry.example.com:5000': { auth: b64('port-user:port-pass') },
+      'only-token.example.com': { identitytoken: 'x' },
+    },
+  });
+  const entries = parseDockerConfig(config, 'test');
+
+  const table: Array<[string, string, string | undefined]> = [
+    ['docker.io', 'library/nginx', 'hub-user'],
+    ['index.docker.io', 'library/nginx', 'hub-user'],
+    ['registry-1.docker.io', 'library/nginx', 'hub-user'],
+    ['docker.io', 'acme/app', 'acme-user'],
+    ['docker.io', 'acme-other/app', 'hub-user'], // a prefix matches whole path segments only
+    ['ghcr.io', 'someone/app', 'gh-user'],
+    ['ghcr.io', 'org/app', 'org-user'],
+    ['ghcr.io', 'org/team/app', 'team-user'], // longest prefix wins
+    ['ghcr.io', 'org/teamx/app', 'org-user'],
+    ['GHCR.IO', 'org/app', 'org-user'],
+    ['registry.example.com:5000', 'a/b', 'port-user'],
+    ['registry.example.com', 'a/b', undefined], // the port is part of the host
+    ['quay.io', 'a/b', undefined],
+    ['only-token.example.com', 'a/b', undefined],
+  ];
+  for (const [registry, repository, user] of table) {
+    it(`${registry}/${repository} → ${user ?? 'no credentials'}`, () => {
+      expect(findCredentials(entries, registry, repository)?.username).to.equal(user);
+    });
+  }
+
+  it('decodes passwords containing colons', () => {
+    expect(findCredentials(entries, 'docker.io', 'acme/x')?.password).to.equal('acme:pass');
+    expect(findCredentials(entries, 'ghcr.io', 'x/y')?.password).to.equal('gh-pass');
+  });
+
+  it('normalises keys: scheme, /v1/ and /v2/ suffixes, Docker Hub aliases, case of the host', () => {
+    expect(normaliseRegistryKey('https://index.docker.io/v1/').key).to.equal('docker.io');
+    expect(normaliseRegistryKey('http://Registry.Example.com:5000/v2/').key).to.equal('registry.example.com:5000');
+    expect(normaliseRegistryKey('registry-1.docker.io/Org/App/').key).to.equal('docker.io/Org/App');
+  });
+
+  it('reads <secretsDir>/<secretName>/.dockerconfigjson', () => {
+    const dir = makeTempDir('secrets');
+    mkdirSync(join(dir, 'regcred'));
+    writeFileSync(join(dir, 'regcred', '.dockerconfigjson'), config);
+    const source = createCredentialSource({ secretName: 'regcred', secretsDir: dir });
+    expect(source.lookup('ghcr.io', 'org/app')?.username).to.equal('org-user');
+    expect(source.description).to.equal('secret "regcred"');
+  });
+
+  it('names the path, not the content, when the secret file is missing or broken', () => {
+    const dir = makeTempDir('secrets');
+    const missing = createCredentialSource({ secretName: 'absent', secretsDir: dir });
+    expect(() => missing.lookup('ghcr.io', 'a')).to.throw(ImprimaturError, `${join(dir, 'absent', '.dockerconfigjson')} (secret "absent") does not exist`);
+    mkdirSync(join(dir, 'broken'));
+    writeFileSync(join(dir, 'broken', '.dockerconfigjson'), '{"auths": {"ghcr.io": {"auth": "s3cr3t-not-json');
+    const broken = createCredentialSource({ secretName: 'broken', secretsDir: dir });
+    let err: ImprimaturError | undefined;
+    try {
+      broken.lookup('ghcr.io', 'a');
+    } catch (e) {
+      err = e as ImprimaturError;
+    }
+    expect(err?.code).to.equal('REGISTRY_CREDENTIALS_INVALID');
+    expect(err?.message).to.contain(join(dir, 'broken', '.dockerconfigjson'));
+    expect(err?.message).to.contain('not valid JSON');
+    expect(err?.message).not.to.contain('s3cr3t');
+  });
+
+  it('refuses an "auth" that is not base64 of user:password', () => {
+    expect(() => parseDockerConfig(JSON.stringify({ auths: { 'ghcr.io': { auth: b64('nocolon') } } }), 'f')).to.throw(/not base64 of user:password/);
+  });
+});
