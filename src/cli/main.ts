@@ -17,7 +17,8 @@ Usage:
       verification outcome and verified digest. Exit 0 = all admitted, 1 = any denied, 2 = usage or config error.
   imprimatur --help | --version
 
-Environment: IMPRIMATUR_LOG_LEVEL (info), IMPRIMATUR_SECRETS_DIR (/app/secrets), IMPRIMATUR_CACHE_DIR.
+Environment: IMPRIMATUR_LOG_LEVEL (info), IMPRIMATUR_SECRETS_DIR (/app/secrets), IMPRIMATUR_CACHE_DIR,
+  IMPRIMATUR_TEMPLATE_DIRS (extra alert template directories, colon-separated).
 `;
 
 export async function main(argv: string[]): Promise<number> {

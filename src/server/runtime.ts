@@ -50,6 +50,7 @@ export class Runtime {
 
   constructor(readonly file: string, private readonly options: RuntimeOptions) {
     this.file = resolve(file);
+    this.options = { ...options, templateDirs: options.templateDirs ?? process.env.IMPRIMATUR_TEMPLATE_DIRS?.split(':').filter(Boolean) };
     this.current = this.build(readFileSync(this.file, 'utf8'));
   }
 

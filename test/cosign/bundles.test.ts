@@ -45,6 +45,24 @@ describe('cosign validator: Sigstore bundles on a real registry', function () {
     expect(recordOf(outcome).trustRoots[0]!.verifiedBy[0]).to.include('(bundle message signature, ecdsa-sha256)');
   });
 
+  for (const [type, scheme] of [['ecdsa-p384', 'ecdsa-sha384'], ['rsa-pss', 'rsa-pss-sha256'], ['ed25519', 'ed25519']] as const) {
+    it(`admits DSSE and message-signature bundles made with a ${type} key`, async () => {
+      const signer = generateTestKey(type);
+      const repo = `bundle/${type}`;
+      const img = await registry.pushRandomImage(repo, 'v1');
+      await pushBundle(registry, repo, img.descriptor, await dsseBundle(signer, img.digest));
+      await pushBundle(registry, repo, img.descriptor, await messageBundle(signer, img.manifest));
+      const v = createValidator(keyConfig({ signer: signer.publicPem, alice: alice.publicPem }), [registry.host]);
+      const outcome = await v.validate(image(registry, repo, 'v1'), rule('signer'), ctx());
+      expect(recordOf(outcome).trustRoots[0]!.verifiedBy.map((s) => s.replace(/^bundle sha256:[0-9a-f]{12}… /, ''))).to.deep.equal([
+        `(bundle DSSE, ${scheme})`,
+        `(bundle message signature, ${scheme})`,
+      ]);
+      const err = await denial(v.validate(image(registry, repo, 'v1'), rule('alice'), ctx()));
+      expect(err.code).to.equal('SIGNATURE_INVALID');
+    });
+  }
+
   it('finds bundles through the OCI 1.1 referrers API', async () => {
     const img = await withApi.pushRandomImage('bundle/api', 'v1');
     await pushBundle(withApi, 'bundle/api', img.descriptor, await dsseBundle(alice, img.digest));

@@ -63,6 +63,11 @@ const MAX_KEYS = 256;
 const MAX_DELEGATIONS = 256;
 const MAX_TARGETS = 200_000;
 
+/** Maps keyed by names from the metadata have no prototype (a key named `__proto__` stays a key). */
+function dict<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
 function bad(role: string, reason: string): never {
   throw notaryError(NOTARY_ERRORS.badMetadata, `${role} metadata is malformed: ${reason}`, { role });
 }
@@ -104,7 +109,7 @@ function common(role: string, s: Record<string, unknown>, type: string): Common 
 
 function fileMeta(role: string, what: string, v: unknown): FileMeta {
   if (!isObject(v) || !Number.isSafeInteger(v.length) || (v.length as number) < 0 || !isObject(v.hashes)) bad(role, `${what} lacks length or hashes`);
-  const hashes: Record<string, Buffer> = {};
+  const hashes = dict<Buffer>();
   for (const [alg, h] of Object.entries(v.hashes)) {
     if (typeof h !== 'string') bad(role, `${what} hash ${alg} is not a string`);
     hashes[alg] = Buffer.from(h, 'base64');
@@ -114,11 +119,11 @@ function fileMeta(role: string, what: string, v: unknown): FileMeta {
 }
 
 function keyMap(role: string, v: unknown): Record<string, TufKey> {
-  if (v === undefined) return {};
+  if (v === undefined) return dict<TufKey>();
   if (!isObject(v)) bad(role, 'keys is not an object');
   const entries = Object.entries(v);
   if (entries.length > MAX_KEYS) bad(role, `more than ${MAX_KEYS} keys`);
-  const out: Record<string, TufKey> = {};
+  const out = dict<TufKey>();
   for (const [id, k] of entries) {
     if (!isObject(k) || typeof k.keytype !== 'string' || !isObject(k.keyval) || typeof k.keyval.public !== 'string') bad(role, `key ${id} is malformed`);
     out[id] = { keytype: k.keytype, keyval: { public: k.keyval.public, private: k.keyval.private } };
@@ -136,7 +141,7 @@ export function parseRoot(env: Envelope): RootMeta {
   const s = env.signed;
   const c = common('root', s, 'Root');
   if (!isObject(s.roles)) bad('root', 'roles is missing');
-  const roles: Record<string, RoleKeys> = {};
+  const roles = dict<RoleKeys>();
   for (const name of ['root', 'targets', 'snapshot', 'timestamp']) roles[name] = roleKeys('root', `role ${name}`, s.roles[name]);
   return { ...c, keys: keyMap('root', s.keys), roles };
 }
@@ -154,7 +159,7 @@ export function parseSnapshot(env: Envelope): SnapshotMeta {
   if (!isObject(s.meta)) bad('snapshot', 'meta is missing');
   const entries = Object.entries(s.meta);
   if (entries.length > MAX_DELEGATIONS + 2) bad('snapshot', 'too many meta entries');
-  const meta: Record<string, FileMeta> = {};
+  const meta = dict<FileMeta>();
   for (const [name, m] of entries) meta[name] = fileMeta('snapshot', `meta.${name}`, m);
   return { ...c, meta };
 }
@@ -166,9 +171,9 @@ export function parseTargets(env: Envelope): TargetsMeta {
   if (!isObject(s.targets)) bad(role, 'targets is missing');
   const entries = Object.entries(s.targets);
   if (entries.length > MAX_TARGETS) bad(role, `more than ${MAX_TARGETS} targets`);
-  const targets: Record<string, FileMeta> = Object.create(null) as Record<string, FileMeta>;
+  const targets = dict<FileMeta>();
   for (const [name, m] of entries) targets[name] = fileMeta(role, `target ${JSON.stringify(name)}`, m);
-  let delegationKeys: Record<string, TufKey> = {};
+  let delegationKeys = dict<TufKey>();
   const delegations: DelegatedRole[] = [];
   if (s.delegations !== undefined) {
     if (!isObject(s.delegations)) bad(role, 'delegations is not an object');

@@ -1,0 +1,102 @@
+import { expect } from 'chai';
+import { startHttpReceiver, type HttpReceiver } from '../harness/http-receiver.js';
+import { startWebhook } from '../support/webhook.js';
+import { review, workload } from '../support/reviews.js';
+
+const config = (admitUrl: string, rejectUrl: string, opts: { fail?: boolean; detection?: boolean } = {}) => `
+validators:
+  - name: allow
+    type: static
+    approve: true
+  - name: deny
+    type: static
+    approve: false
+policy:
+  - pattern: "*:*"
+    validator: deny
+  - pattern: "registry.k8s.io/*"
+    validator: allow
+features:
+  detectionMode: ${opts.detection ? 'true' : 'false'}
+alerting:
+  clusterIdentifier: prod-eu-1
+  admitRequest:
+    receivers:
+      - template: sysdig
+        receiverUrl: ${admitUrl}
+        failIfAlertSendingFails: ${opts.fail ? 'true' : 'false'}
+  rejectRequest:
+    receivers:
+      - template: slack
+        receiverUrl: ${rejectUrl}
+`;
+
+describe('alerts through POST /mutate (real HTTP receivers)', () => {
+  let admit: HttpReceiver;
+  let reject: HttpReceiver;
+  beforeEach(async () => {
+    admit = await startHttpReceiver();
+    reject = await startHttpReceiver();
+  });
+  afterEach(async () => {
+    await admit.close();
+    await reject.close();
+  });
+
+  it('sends a Sysdig event for an admitted Pod and a Slack message for a denied one, with the exact images', async () => {
+    const hook = await startWebhook(config(admit.url, reject.url));
+    try {
+      const ok = await hook.post(review('Pod', workload('Pod', { containers: ['registry.k8s.io/pause:3.9'] }, 'pause')));
+      expect(ok.json.response.allowed).to.equal(true);
+      const [event] = await admit.waitForRequests(1);
+      const body = event!.json as any;
+      expect(body.events[0].output_fields).to.include({ cluster: 'prod-eu-1', namespace: 'team-a', kind: 'Pod', name: 'pause', decision: 'admit' });
+      expect(JSON.stringify(body)).to.contain('registry.k8s.io/pause:3.9');
+
+      const bad = await hook.post(review('Pod', workload('Pod', { containers: ['nginx:"1.25\\\n'] }, 'web')));
+      expect(bad.json.response.allowed).to.equal(false);
+      const [msg] = await reject.waitForRequests(1);
+      expect(msg!.headers['content-type']).to.match(/application\/json/);
+      expect(JSON.stringify(msg!.json)).to.contain(JSON.stringify('nginx:"1.25\\\n').slice(1, -1));
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it('does not wait for a slow receiver when failIfAlertSendingFails is false', async () => {
+    admit.setDefault({ status: 200, delayMs: 2500 });
+    const hook = await startWebhook(config(admit.url, reject.url));
+    try {
+      const res = await hook.post(review('Pod', workload('Pod', { containers: ['registry.k8s.io/pause:3.9'] })));
+      expect(res.json.response.allowed).to.equal(true);
+      await admit.waitForRequests(1);
+      expect(admit.answered, 'the receiver is still blocked while the review already returned').to.equal(0);
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it('denies an admit whose required alert cannot be sent (failIfAlertSendingFails: true), saying so', async () => {
+    admit.setDefault({ status: 500 });
+    const hook = await startWebhook(config(admit.url, reject.url, { fail: true }));
+    try {
+      const res = await hook.post(review('Pod', workload('Pod', { containers: ['registry.k8s.io/pause:3.9'] })));
+      expect(res.json.response.allowed).to.equal(false);
+      expect(res.json.response.status.message).to.match(/alert could not be sent/).and.match(/failIfAlertSendingFails/);
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it('detection mode: a failed required alert becomes a warning, the request is admitted', async () => {
+    admit.setDefault({ status: 500 });
+    const hook = await startWebhook(config(admit.url, reject.url, { fail: true, detection: true }));
+    try {
+      const res = await hook.post(review('Pod', workload('Pod', { containers: ['registry.k8s.io/pause:3.9'] })));
+      expect(res.json.response.allowed).to.equal(true);
+      expect(res.json.response.warnings.join('\n')).to.match(/alert could not be sent/);
+    } finally {
+      await hook.close();
+    }
+  });
+});
