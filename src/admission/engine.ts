@@ -3,18 +3,40 @@
  * An Engine is built from one loaded config and is immutable; a config reload builds a new one.
  */
 import { ImprimaturError, toImprimaturError } from '../errors.js';
-import type { AppConfig, PolicyRule } from '../config/types.js';
+import type { AppConfig, PolicyRule, RuleOptions } from '../config/types.js';
 import { parseImageReference } from '../image/reference.js';
 import type { ImageReference } from '../image/types.js';
 import type { Logger } from '../log.js';
 import { PolicyMatcher } from '../policy/matcher.js';
 import { findValidatorType } from '../validators/index.js';
-import type { ValidationContext, Validator, ValidatorEnvironment } from '../validators/types.js';
+import type { ValidationContext, ValidationOutcome, Validator, ValidatorEnvironment } from '../validators/types.js';
 import type { ImageDecision } from './types.js';
+import { cacheKey } from '../cache/key.js';
+import type { ResultStore } from '../cache/types.js';
+import { VerificationCache, type CachedValidation } from '../cache/verification-cache.js';
 
 export interface EngineOptions {
   logger: Logger;
   secretsDir?: string;
+  /** Where verification results are cached (shared across reloads; keys carry `generation`). None: no caching. */
+  cache?: ResultStore;
+  /** Hash of the configuration text this engine was built from (part of every cache key). */
+  generation?: string;
+  observer?: VerificationObserver;
+}
+
+/** One finished verification (metrics). `source` is `uncached` for validators that are never cached. */
+export interface VerificationEvent {
+  validator: string;
+  type: string;
+  result: 'admitted' | 'denied';
+  code?: string;
+  source: CachedValidation['source'] | 'uncached';
+}
+
+export interface VerificationObserver {
+  verification?(e: VerificationEvent): void;
+  cache?(event: 'hit' | 'miss', store: string): void;
 }
 
 /** What `explain` needs beyond the decision: the rule ranking. */
@@ -28,9 +50,11 @@ export interface ImageCheck {
 export class Engine {
   readonly matcher: PolicyMatcher;
   readonly validators = new Map<string, Validator>();
+  private readonly cache: VerificationCache;
 
   constructor(readonly config: AppConfig, private readonly options: EngineOptions) {
     this.matcher = new PolicyMatcher(config.policy);
+    this.cache = new VerificationCache(options.cache, config.features.cache, options.observer?.cache);
     config.validators.forEach((vc, i) => {
       const type = findValidatorType(vc.type);
       if (!type) throw new ImprimaturError('CONFIG_INVALID', `validator type "${vc.type}" is not available`);
@@ -74,30 +98,55 @@ export class Engine {
     if (!validator) {
       return { reference, rule, runnersUp, decision: { ...base, outcome: 'denied', code: 'INTERNAL', reason: `validator "${rule.validator}" is not loaded` } };
     }
+    let source: VerificationEvent['source'] = 'uncached';
+    const observe = (result: VerificationEvent['result'], code?: string) =>
+      this.options.observer?.verification?.({ validator: validator.name, type: validator.type, result, code, source });
+    const marked = <T extends Record<string, unknown> | undefined>(d: T): T => (source === 'hit' && d ? { ...d, cache: 'hit' } : d);
     try {
-      const outcome = await withDeadline(validator.validate(reference, rule.with, ctx), ctx.signal, validator.name);
+      const verified = await this.verify(validator, reference, rule.with, ctx);
+      source = verified.source;
+      const outcome = verified.outcome;
       if (outcome.digest !== undefined && !/^sha256:[0-9a-f]{64}$/.test(outcome.digest)) {
         throw new ImprimaturError('INTERNAL', `validator "${validator.name}" returned an invalid digest`);
       }
       if (outcome.digest && reference.digest && outcome.digest !== reference.digest) {
         throw new ImprimaturError('DIGEST_MISMATCH', `the verified digest ${outcome.digest} differs from the digest in the reference (${reference.digest})`);
       }
+      observe('admitted');
       return {
         reference,
         rule,
         runnersUp,
-        decision: { ...base, outcome: 'admitted', reason: outcome.details.summary, digest: outcome.digest, details: outcome.details },
+        decision: { ...base, outcome: 'admitted', reason: outcome.details.summary, digest: outcome.digest, details: marked(outcome.details) },
       };
     } catch (err) {
       const e = toImprimaturError(err);
+      if (err instanceof CachedDenial) source = err.source;
       if (e.code === 'INTERNAL') this.options.logger.error({ err, image }, 'validator failed unexpectedly');
       const record = e.details?.record as Record<string, unknown> | undefined;
-      return { reference, rule, runnersUp, decision: { ...base, outcome: 'denied', code: e.code, reason: e.message, details: record } };
+      observe('denied', e.code);
+      return { reference, rule, runnersUp, decision: { ...base, outcome: 'denied', code: e.code, reason: e.message, details: marked(record) } };
     }
+  }
+
+  /** validator.validate, through the cache and the in-flight coalescing when the validator is cacheable. */
+  private async verify(validator: Validator, reference: ImageReference, options: RuleOptions, ctx: ValidationContext): Promise<{ outcome: ValidationOutcome; source: VerificationEvent['source'] }> {
+    if (!validator.cacheable) return { outcome: await withDeadline(validator.validate(reference, options, ctx), ctx.signal, validator.name), source: 'uncached' };
+    const key = cacheKey({ generation: this.options.generation ?? '', validatorName: validator.name, validatorType: validator.type, options, reference: reference.normalized });
+    const r = await withDeadline(this.cache.validate(key, ctx.signal, (signal) => validator.validate(reference, options, { ...ctx, signal })), ctx.signal, validator.name);
+    if (r.error) throw new CachedDenial(r.error, r.source);
+    return { outcome: r.outcome!, source: r.source };
   }
 
   async close(): Promise<void> {
     await Promise.allSettled([...this.validators.values()].map((v) => v.close?.()));
+  }
+}
+
+/** A denial that carries where it came from (cache hit, shared flight, fresh verification). */
+class CachedDenial extends ImprimaturError {
+  constructor(e: ImprimaturError, readonly source: CachedValidation['source']) {
+    super(e.code, e.message, e.details, { cause: e.cause });
   }
 }
 

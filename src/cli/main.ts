@@ -6,9 +6,10 @@ import { runServe } from './serve.js';
 export const USAGE = `Imprimatur — admits only signed, verified container images (Kubernetes admission webhook)
 
 Usage:
-  imprimatur serve [--config FILE] [--host H] [--port N] [--tls-cert F --tls-key F] [--secrets-dir D]
+  imprimatur serve [--config FILE] [--host H] [--port N] [--tls-cert F --tls-key F] [--secrets-dir D] [--kubeconfig F]
       Run the HTTPS webhook (POST /mutate, GET /health, GET /ready, GET /metrics).
       Defaults: the shipped policies/default.yaml, https://127.0.0.1:8443, a self-signed localhost certificate.
+      --kubeconfig (or KUBECONFIG, or in-cluster) enables automatic child approval lookups.
   imprimatur check-config FILE
       Check a config file (bare application config or a Helm values.yaml).
       Exit 0 and a one-line summary when valid; exit 1 and one line per problem otherwise.

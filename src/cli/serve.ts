@@ -4,8 +4,9 @@ import { createLogger } from '../log.js';
 import { startServer } from '../server/start.js';
 import { localSelfSigned, readTlsFiles, type TlsMaterial } from '../server/tls.js';
 import { defaultConfigFile } from './paths.js';
+import { childApproval, kubernetesObjectReader } from '../admission/child-approval.js';
 
-const SERVE_USAGE = 'usage: imprimatur serve [--config FILE] [--host H] [--port N] [--tls-cert F --tls-key F] [--secrets-dir D]\n';
+const SERVE_USAGE = 'usage: imprimatur serve [--config FILE] [--host H] [--port N] [--tls-cert F --tls-key F] [--secrets-dir D] [--kubeconfig F]\n';
 
 export async function runServe(argv: string[]): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
@@ -19,6 +20,7 @@ export async function runServe(argv: string[]): Promise<number> {
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
         'secrets-dir': { type: 'string' },
+        kubeconfig: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -57,6 +59,15 @@ export async function runServe(argv: string[]): Promise<number> {
       tls,
       logger,
       secretsDir: values['secrets-dir'] as string | undefined,
+      setup: (runtime) => {
+        // Child approval needs the API server: in a cluster, or with --kubeconfig / KUBECONFIG.
+        const kubeconfig = (values.kubeconfig as string | undefined) ?? process.env.KUBECONFIG;
+        if (kubeconfig || process.env.KUBERNETES_SERVICE_HOST) {
+          runtime.ownerImages = childApproval(kubernetesObjectReader(kubeconfig), logger);
+        } else {
+          logger.info('no Kubernetes API access configured: automatic child approval is off, children are validated normally');
+        }
+      },
     });
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -1,6 +1,7 @@
 import { request, type Dispatcher } from 'undici';
 import { ImprimaturError } from '../errors.js';
 import type { HttpResponse } from './types.js';
+import { hasRegistryObservers, notifyRegistryObservers } from './observer.js';
 import { registryDeadline, registryTimeout, registryTls, registryUnreachable, responseTooLarge } from './registry-errors.js';
 
 /** One HTTP request/response (no auth, retries or redirects), with a timeout and a size cap. */
@@ -24,6 +25,20 @@ export function isRetryableNetworkError(err: unknown): boolean {
 }
 
 export async function exchange(dispatcher: Dispatcher, req: ExchangeRequest): Promise<HttpResponse> {
+  if (!hasRegistryObservers()) return exchangeOnce(dispatcher, req);
+  const started = performance.now();
+  const base = { registry: req.registry, method: req.method, url: req.url.href };
+  try {
+    const res = await exchangeOnce(dispatcher, req);
+    notifyRegistryObservers({ ...base, status: res.status, durationMs: performance.now() - started });
+    return res;
+  } catch (err) {
+    notifyRegistryObservers({ ...base, error: err instanceof ImprimaturError ? err.code : 'ERROR', durationMs: performance.now() - started });
+    throw err;
+  }
+}
+
+async function exchangeOnce(dispatcher: Dispatcher, req: ExchangeRequest): Promise<HttpResponse> {
   if (req.signal.aborted) throw registryDeadline(req.registry, req.signal.reason);
   const timeout = new AbortController();
   const timer = setTimeout(() => timeout.abort(new Error('request timeout')), req.timeoutMs);

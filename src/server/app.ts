@@ -70,6 +70,7 @@ export function createApp(options: AppOptions): express.Express {
       res.json(reviewResponse(review, result.response));
     } catch (err) {
       logger.error({ err, uid: review.request.uid }, 'admission handler failed');
+      runtime.onDecisionError?.(review, err);
       // Fail closed with a well-formed AdmissionReview.
       res.json(reviewResponse(review, { uid: review.request.uid, allowed: false, status: { code: 500, message: `Imprimatur could not decide this request: ${(err as Error).message}` } }));
     } finally {

@@ -13,6 +13,9 @@ import type { AlertDispatcher } from '../admission/types.js';
 import type { HandledReview } from '../admission/handler.js';
 import type { AdmissionReview } from '../admission/review.js';
 import type { Logger } from '../log.js';
+import type { ResultStore } from '../cache/types.js';
+import type { VerificationObserver } from '../admission/engine.js';
+import type { OutcomeHook } from '../alerting/types.js';
 
 export interface RuntimeOptions {
   logger: Logger;
@@ -20,6 +23,11 @@ export interface RuntimeOptions {
   templateDirs?: string[];
   /** How often the config file is checked for changes (ms); 0 disables watching. Default 2000. */
   reloadPollMs?: number;
+  /** Verification results store shared by every generation (each generation's keys carry its config hash). */
+  cache?: ResultStore;
+  /** Metrics hooks: verifications and cache lookups, alert outcomes. */
+  observer?: VerificationObserver;
+  onAlertOutcome?: OutcomeHook;
 }
 
 class Generation {
@@ -47,6 +55,8 @@ export class Runtime {
   ownerImages?: (request: AdmissionRequest, signal: AbortSignal) => Promise<Set<string> | undefined>;
   /** Observer of every decided request (metrics). */
   onDecision?: (result: HandledReview, review: AdmissionReview) => void;
+  /** Observer of requests the handler failed on (answered with a fail-closed denial). */
+  onDecisionError?: (review: AdmissionReview, error: unknown) => void;
 
   constructor(readonly file: string, private readonly options: RuntimeOptions) {
     this.file = resolve(file);
@@ -133,9 +143,11 @@ export class Runtime {
 
   private build(text: string): Generation {
     const config = parseConfig(text, this.file, { secretsDir: this.options.secretsDir, templateDirs: this.options.templateDirs });
-    const engine = new Engine(config, { logger: this.options.logger, secretsDir: this.options.secretsDir });
-    const alerts = createAlertDispatcher(config.alerting, { logger: this.options.logger, templateDirs: this.options.templateDirs });
-    return new Generation(engine, alerts, hash(text));
+    const generation = hash(text);
+    const { cache, observer, onAlertOutcome } = this.options;
+    const engine = new Engine(config, { logger: this.options.logger, secretsDir: this.options.secretsDir, cache, generation, observer });
+    const alerts = createAlertDispatcher(config.alerting, { logger: this.options.logger, templateDirs: this.options.templateDirs, onOutcome: onAlertOutcome });
+    return new Generation(engine, alerts, generation);
   }
 
   private reloadFailed(error: Error): { changed: boolean; error: Error } {

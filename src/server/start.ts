@@ -6,6 +6,9 @@ import type { Logger } from '../log.js';
 import { createApp } from './app.js';
 import { Runtime, type RuntimeOptions } from './runtime.js';
 import type { TlsMaterial } from './tls.js';
+import { MemoryStore } from '../cache/memory.js';
+import { Metrics } from '../metrics/metrics.js';
+import { attachRuntime, metricsRoutes, observeRegistry } from '../metrics/wire.js';
 
 export interface ServeOptions extends RuntimeOptions {
   configFile: string;
@@ -16,6 +19,8 @@ export interface ServeOptions extends RuntimeOptions {
   extraRoutes?: (app: express.Express) => void;
   /** Called with the runtime before the server listens (wire metrics, child approval, …). */
   setup?: (runtime: Runtime) => void;
+  /** Metrics served on GET /metrics (default: a fresh Metrics on its own registry). */
+  metrics?: Metrics;
 }
 
 export interface RunningServer {
@@ -23,14 +28,23 @@ export interface RunningServer {
   port: number;
   runtime: Runtime;
   server: Server;
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const logger: Logger = options.logger;
-  const runtime = new Runtime(options.configFile, options);
+  const metrics = options.metrics ?? new Metrics();
+  // The in-memory cache unless the caller brought a store (Redis); a store we create is closed with the server.
+  const ownStore = options.cache ? undefined : new MemoryStore();
+  const runtime = new Runtime(options.configFile, { ...options, cache: options.cache ?? ownStore, observer: metrics, onAlertOutcome: metrics.alert });
+  attachRuntime(metrics, runtime);
   options.setup?.(runtime);
-  const app = createApp({ runtime, logger, maxBodyBytes: options.maxBodyBytes, extraRoutes: options.extraRoutes });
+  const withMetrics = (a: express.Express) => {
+    metricsRoutes(metrics)(a);
+    options.extraRoutes?.(a);
+  };
+  const app = createApp({ runtime, logger, maxBodyBytes: options.maxBodyBytes, extraRoutes: withMetrics });
   const server = createServer({ cert: options.tls.cert, key: options.tls.key }, app);
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
@@ -45,19 +59,23 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const port = (server.address() as AddressInfo).port;
   const host = options.host ?? '127.0.0.1';
   runtime.watch();
+  const stopObserving = observeRegistry(metrics);
   runtime.ready = true;
   return {
     url: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     runtime,
     server,
+    metrics,
     async close() {
+      stopObserving();
       runtime.ready = false;
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
       await runtime.close();
+      await ownStore?.close();
     },
   };
 }

@@ -62,6 +62,10 @@ function startProcess(name: string, bin: string, args: string[], dir: string): P
   const fd = openSync(log, 'a');
   const child = spawn(bin, args, { stdio: ['ignore', fd, fd] });
   closeSync(fd);
+  // Never leave etcd or the API server behind, even if the test process dies without calling stop().
+  const reap = (): void => { child.kill('SIGKILL'); };
+  process.once('exit', reap);
+  child.once('exit', () => process.removeListener('exit', reap));
   return { child, name, log };
 }
 

@@ -16,6 +16,22 @@ const pod = (namespace: string, name = 'demo'): KubernetesObject => ({
   spec: { containers: [{ name: 'c', image: 'docker.io/library/nginx:1.25' }] },
 } as KubernetesObject);
 
+/**
+ * Paths present in `rendered` but absent from what the API server stored. Kubernetes 1.20 silently drops
+ * unknown fields, so this is what catches a misspelt or misplaced field in a template.
+ */
+function droppedFields(rendered: unknown, stored: unknown, path = ''): string[] {
+  if (Array.isArray(rendered)) {
+    return rendered.flatMap((v, i) => droppedFields(v, Array.isArray(stored) ? stored[i] : undefined, `${path}[${i}]`));
+  }
+  if (rendered !== null && typeof rendered === 'object') {
+    if (stored === null || typeof stored !== 'object') return [path];
+    return Object.entries(rendered).flatMap(([k, v]) => (k in stored
+      ? droppedFields(v, (stored as Record<string, unknown>)[k], `${path}.${k}`) : [`${path}.${k}`]));
+  }
+  return stored === undefined ? [path] : [];
+}
+
 async function rejection(p: Promise<unknown>): Promise<string> {
   try {
     await p;
@@ -72,6 +88,10 @@ describe('Helm chart applied to a real kube-apiserver', function () {
     release = await renderChart({ release: 'imprimatur', namespace: 'imprimatur' });
     const stored = await applyManifests(kube.kc, release);
     expect(stored.map((o) => `${o.kind}/${o.metadata?.name}`)).to.have.members(release.map((o) => `${o.kind}/${o.metadata?.name}`));
+    for (const o of release) {
+      const kept = stored.find((x) => x.kind === o.kind && x.metadata?.name === o.metadata?.name);
+      expect(droppedFields(o, kept), `${o.kind} fields the API server dropped`).to.deep.equal([]);
+    }
     const webhook = findObject(stored, 'MutatingWebhookConfiguration').webhooks[0];
     expect(webhook.clientConfig.caBundle).to.equal(findObject(release, 'MutatingWebhookConfiguration').webhooks[0].clientConfig.caBundle);
     expect(webhook.rules).to.have.length(3);
@@ -100,6 +120,11 @@ describe('Helm chart applied to a real kube-apiserver', function () {
     await ensureNamespace(kube.kc, 'audit', { 'imprimatur.dev/webhook': 'ignore' });
     const objects = await renderChart({ release: 'audit', namespace: 'audit', values: [TEST_VALUES] });
     const stored = await applyManifests(kube.kc, objects);
+    expect(stored).to.have.length(objects.length);
+    for (const o of objects) {
+      const kept = stored.find((x) => x.kind === o.kind && x.metadata?.name === o.metadata?.name);
+      expect(droppedFields(o, kept), `${o.kind} fields the API server dropped`).to.deep.equal([]);
+    }
     expect(stored.filter((o) => /Role/.test(o.kind!))).to.deep.equal([]);
     expect(await canI('audit:audit-imprimatur', 'get', 'apps', 'replicasets')).to.equal(false);
   });

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
@@ -56,13 +56,15 @@ describe('notaryv1 validator configuration', () => {
     openssl(dir, 'genpkey', '-algorithm', 'ed25519', '-out', 'ed.key');
     openssl(dir, 'pkey', '-in', 'ed.key', '-pubout', '-out', 'ed.pub');
     const certPem = readFileSync(join(dir, 'c.pem'), 'utf8');
+    const edPub = readFileSync(join(dir, 'ed.pub'), 'utf8');
+    rmSync(dir, { recursive: true, force: true });
     const problems = notaryV1ValidatorType.check!(
       base({
         cert: 'not a certificate',
         trustRoots: [
           { name: 'cert', key: certPem },
           { name: 'garbage', key: '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----' },
-          { name: 'ed', key: readFileSync(join(dir, 'ed.pub'), 'utf8') },
+          { name: 'ed', key: edPub },
           { name: 'ok', key: DOCKER_OFFICIAL },
         ],
       }),

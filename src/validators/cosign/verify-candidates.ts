@@ -1,5 +1,5 @@
 /** Tries one trust root against every signature found, producing its record entry. */
-import type { BundleCandidate, Candidate } from './candidates.js';
+import type { BundleCandidate, Candidate, ClassicCandidate } from './candidates.js';
 import type { TrustRoot } from './config.js';
 import { verifyBundleWithKey } from './bundle-verify.js';
 import { verifyWithKey } from './keys.js';
@@ -8,7 +8,7 @@ import { foundSummary, rootReason, type SignatureAttempt, type TrustRootRecord }
 export const KEYLESS_NOT_SUPPORTED = 'keyless verification is not supported by this version of Imprimatur yet; this trust root never counts as signed';
 
 export interface CandidateSet {
-  classic: Candidate[];
+  classic: ClassicCandidate[];
   bundles: BundleCandidate[];
   /** The image manifest bytes (digest-checked), for message-signature bundles. */
   manifest?: Buffer;

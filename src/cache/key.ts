@@ -1,0 +1,27 @@
+/** The cache key of one verification: config generation, validator, trust-root selection and rule options, image. */
+import { createHash } from 'node:crypto';
+
+export interface KeyParts {
+  /** Hash of the configuration text in force (a reload changes every key). */
+  generation: string;
+  validatorName: string;
+  validatorType: string;
+  /** The rule's `with` block (trustRoot, threshold, required, …). */
+  options: Record<string, unknown>;
+  /** Normalised reference, e.g. `docker.io/library/nginx:1.25` or `…@sha256:…`. */
+  reference: string;
+}
+
+export function cacheKey(p: KeyParts): string {
+  const material = JSON.stringify([p.generation, p.validatorType, p.validatorName, canonical(p.options), p.reference]);
+  return createHash('sha256').update(material).digest('hex');
+}
+
+/** JSON value with object keys sorted, so `{a,b}` and `{b,a}` give the same key. */
+function canonical(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
+  }
+  return v;
+}

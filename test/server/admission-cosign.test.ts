@@ -1,0 +1,143 @@
+/** End to end through POST /mutate: real docker-registry, real cosign-format signatures, real HTTPS webhook. */
+import { expect } from 'chai';
+import { startRegistry, type TestRegistry } from '../harness/registry.js';
+import { generateTestKey, signImage, type TestKey } from '../harness/cosign-signing.js';
+import { startWebhook, type TestWebhook } from '../support/webhook.js';
+import { applyPatch, review, workload } from '../support/reviews.js';
+
+const indent = (pem: string, n: number) => pem.trim().split('\n').map((l) => `${' '.repeat(n)}${l}`).join('\n');
+
+const config = (reg: TestRegistry, key: TestKey, features = '', mode = 'mutate') => `
+insecureRegistries: ["${reg.host}"]
+validators:
+  - name: deny
+    type: static
+    approve: false
+  - name: myorg
+    type: cosign
+    trustRoots:
+      - name: default
+        key: |
+${indent(key.publicPem, 10)}
+policy:
+  - pattern: "*:*"
+    validator: deny
+  - pattern: "${reg.host}/myorg/*"
+    validator: myorg
+    with:
+      mode: ${mode}
+      verifyInTransparencyLog: false
+${features}`;
+
+describe('admission with the cosign validator (real registry, real signatures)', function () {
+  this.timeout(60_000);
+  let reg: TestRegistry;
+  let key: TestKey;
+  let signed: string;
+  let signedDigest: string;
+  let unsigned: string;
+
+  before(async () => {
+    reg = await startRegistry();
+    key = generateTestKey('ecdsa-p256');
+    const a = await reg.pushRandomImage('myorg/api', '1.0', { seed: 'api' });
+    await signImage(reg, reg.host, 'myorg/api', a.digest, [key]);
+    const b = await reg.pushRandomImage('myorg/worker', '2.0', { seed: 'worker' });
+    signed = `${reg.host}/myorg/api:1.0`;
+    signedDigest = a.digest;
+    unsigned = `${reg.host}/myorg/worker:2.0`;
+    void b;
+  });
+  after(async () => { await reg?.stop(); });
+
+  describe('mutate mode', () => {
+    let hook: TestWebhook;
+    before(async () => { hook = await startWebhook(config(reg, key)); });
+    after(async () => { await hook.close(); });
+
+    it('a Deployment with a signed and an unsigned image is denied, naming only the unsigned one', async () => {
+      const res = await hook.post(review('Deployment', workload('Deployment', { containers: [signed, unsigned] })));
+      expect(res.json.response.allowed).to.equal(false);
+      const msg: string = res.json.response.status.message;
+      expect(msg).to.contain(`image "${unsigned}"`).and.contain('validator "myorg"').and.match(/no signatures found/);
+      expect(msg).to.not.contain('myorg/api');
+    });
+
+    it('a signed image is admitted and every container using it is pinned to the verified digest', async () => {
+      const obj = workload('Deployment', { containers: [signed, signed], initContainers: [signed] });
+      const res = await hook.post(review('Deployment', obj));
+      expect(res.json.response.allowed).to.equal(true);
+      expect(res.json.response.patchType).to.equal('JSONPatch');
+      const patched = applyPatch(obj, res.json.response.patch) as any;
+      const spec = patched.spec.template.spec;
+      expect(spec.containers.map((c: any) => c.image)).to.deep.equal([`${signed}@${signedDigest}`, `${signed}@${signedDigest}`]);
+      expect(spec.initContainers[0].image).to.equal(`${signed}@${signedDigest}`);
+    });
+
+    it('pins CronJob images at spec.jobTemplate.spec.template.spec', async () => {
+      const obj = workload('CronJob', { containers: [signed] });
+      const res = await hook.post(review('CronJob', obj));
+      const patched = applyPatch(obj, res.json.response.patch) as any;
+      expect(patched.spec.jobTemplate.spec.template.spec.containers[0].image).to.equal(`${signed}@${signedDigest}`);
+    });
+
+    it('an already pinned reference is admitted without a patch; a wrong pinned digest is denied', async () => {
+      const ok = await hook.post(review('Pod', workload('Pod', { containers: [`${signed}@${signedDigest}`] })));
+      expect(ok.json.response.allowed).to.equal(true);
+      expect(ok.json.response.patch).to.equal(undefined);
+      const other = `sha256:${'ab'.repeat(32)}`;
+      const bad = await hook.post(review('Pod', workload('Pod', { containers: [`${reg.host}/myorg/api@${other}`] })));
+      expect(bad.json.response.allowed).to.equal(false);
+    });
+
+    it('an image that does not exist is denied with a sentence saying so', async () => {
+      const res = await hook.post(review('Pod', workload('Pod', { containers: [`${reg.host}/myorg/ghost:1`] })));
+      expect(res.json.response.allowed).to.equal(false);
+      expect(res.json.response.status.message).to.match(/does not exist/);
+    });
+  });
+
+  it('insecureValidateOnly verifies but never patches', async () => {
+    const hook = await startWebhook(config(reg, key, '', 'insecureValidateOnly'));
+    try {
+      const ok = await hook.post(review('Pod', workload('Pod', { containers: [signed] })));
+      expect(ok.json.response.allowed).to.equal(true);
+      expect(ok.json.response.patch).to.equal(undefined);
+      const bad = await hook.post(review('Pod', workload('Pod', { containers: [unsigned] })));
+      expect(bad.json.response.allowed).to.equal(false);
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it('detection mode admits the unsigned image with a warning and still pins the verified one', async () => {
+    const hook = await startWebhook(config(reg, key, 'features:\n  detectionMode: true\n'));
+    try {
+      const obj = workload('Pod', { containers: [signed, unsigned] });
+      const res = await hook.post(review('Pod', obj));
+      expect(res.json.response.allowed).to.equal(true);
+      expect(res.json.response.warnings).to.have.length(1);
+      expect(res.json.response.warnings[0]).to.contain(unsigned);
+      const patched = applyPatch(obj, res.json.response.patch) as any;
+      expect(patched.spec.containers[0].image).to.equal(`${signed}@${signedDigest}`);
+      expect(patched.spec.containers[1].image).to.equal(unsigned);
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it('registry down: the image is denied within the deadline (fail closed)', async () => {
+    const down = await startRegistry();
+    const img = await down.pushRandomImage('myorg/api', '1.0', { seed: 'down' });
+    await signImage(down, down.host, 'myorg/api', img.digest, [key]);
+    const hook = await startWebhook(config(down, key));
+    try {
+      await down.stop();
+      const res = await hook.post(review('Pod', workload('Pod', { containers: [`${down.host}/myorg/api:1.0`] })));
+      expect(res.json.response.allowed).to.equal(false);
+      expect(res.json.response.status.message).to.match(/unreachable|refused|down/i);
+    } finally {
+      await hook.close();
+    }
+  });
+});
