@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PKGS=(docker-registry skopeo umoci apache2-utils notary redis-server etcd-server openssl
-      golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev rsync make
+      golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev golang-gopkg-yaml.v2-dev rsync make
       golang-github-modern-go-reflect2-dev golang-github-json-iterator-go-dev)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -16,3 +16,4 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}" >&2
 fi
 bash scripts/build-kube-apiserver.sh >/dev/null
+bash scripts/build-helm-render.sh >/dev/null

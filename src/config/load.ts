@@ -105,6 +105,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
     features: withFeatureDefaults(app.features as Partial<Features> | undefined),
     insecureRegistries: env.insecureRegistries,
     alerting,
+    logLevel: typeof app.logLevel === 'string' ? app.logLevel.toLowerCase() : undefined,
     requestTimeoutMs: Math.round(((app.admissionDeadlineSeconds as number | undefined) ?? 25) * 1000),
   };
 }

@@ -99,6 +99,10 @@ function applicationProperties(validators: Schema): Schema {
       items: { type: 'string', pattern: '^[a-z0-9.\\-\\[\\]:]+(:[0-9]+)?$' },
       description: 'Registries (host:port) that may be reached over plain HTTP. Never implied.',
     },
+    logLevel: {
+      enum: ['debug', 'info', 'warn', 'error', 'DEBUG', 'INFO', 'WARN', 'ERROR'],
+      description: 'Log level of the webhook (Connaisseur compatible); IMPRIMATUR_LOG_LEVEL overrides it.',
+    },
     admissionDeadlineSeconds: {
       type: 'number', exclusiveMinimum: 0, maximum: 29, default: 25,
       description: 'Deadline for one admission request; keep it below the webhook timeoutSeconds.',

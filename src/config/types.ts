@@ -50,6 +50,8 @@ export interface AppConfig {
   insecureRegistries: string[];
   /** Raw top-level `alerting` section (validated against the schema; interpreted by src/alerting). */
   alerting?: Record<string, unknown>;
+  /** Log level from the config (Connaisseur's `logLevel`), lower case. */
+  logLevel?: string;
   /** Admission deadline in milliseconds (below the webhook timeout). */
   requestTimeoutMs: number;
 }
