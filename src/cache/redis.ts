@@ -66,7 +66,7 @@ export class RedisStore implements ResultStore {
       this.degraded = false;
       this.skipUntil = 0;
     });
-    this.client.on('end', () => this.failed(new Error('connection closed')));
+    this.client.on('close', () => this.failed(new Error('connection closed')));
   }
 
   /** Whether Redis answered the last time it was asked. */
@@ -115,7 +115,11 @@ export class RedisStore implements ResultStore {
   }
 
   private usable(): boolean {
-    return !this.closed && this.client.status === 'ready' && Date.now() >= this.skipUntil;
+    if (this.closed || Date.now() < this.skipUntil) return false;
+    if (this.client.status === 'ready') return true;
+    // still connecting at startup is not an outage; a lost connection is
+    if (this.client.status !== 'connecting' && this.client.status !== 'connect' && this.client.status !== 'wait') this.failed(new Error(`connection ${this.client.status}`));
+    return false;
   }
 
   private failed(err: Error): void {

@@ -97,7 +97,8 @@ function formatExplanation(e: Explanation): string {
   if (e.digest) lines.push(`  digest:      ${e.digest}`);
   const roots = (e.record?.trustRoots as Array<Record<string, unknown>> | undefined) ?? [];
   for (const r of roots) {
-    lines.push(`    ${r.verified ? '✔' : '✘'} ${String(r.name)}${r.found ? `: ${String(r.found)}` : ''}${r.reason ? ` — ${String(r.reason)}` : ''}`);
+    const by = Array.isArray(r.verifiedBy) && r.verifiedBy.length ? ` — verified ${r.verifiedBy.join(', ')}` : '';
+    lines.push(`    ${r.verified ? '✔' : '✘'} ${String(r.name)}${r.found ? `: ${String(r.found)}` : ''}${by}${r.reason ? ` — ${String(r.reason)}` : ''}`);
   }
   return `${lines.join('\n')}\n`;
 }

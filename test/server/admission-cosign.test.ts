@@ -1,8 +1,10 @@
 /** End to end through POST /mutate: real docker-registry, real cosign-format signatures, real HTTPS webhook. */
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { startRegistry, type TestRegistry } from '../harness/registry.js';
 import { generateTestKey, signImage, type TestKey } from '../harness/cosign-signing.js';
-import { startWebhook, type TestWebhook } from '../support/webhook.js';
+import { startWebhook, writeTempConfig, type TestWebhook } from '../support/webhook.js';
 import { applyPatch, review, workload } from '../support/reviews.js';
 
 const indent = (pem: string, n: number) => pem.trim().split('\n').map((l) => `${' '.repeat(n)}${l}`).join('\n');
@@ -95,6 +97,21 @@ describe('admission with the cosign validator (real registry, real signatures)',
       expect(res.json.response.allowed).to.equal(false);
       expect(res.json.response.status.message).to.match(/does not exist/);
     });
+  });
+
+  it('imprimatur explain performs the real verification and prints the record (text and --json)', () => {
+    const file = writeTempConfig(config(reg, key));
+    const explain = (...args: string[]) => spawnSync(process.execPath, [join(process.cwd(), 'bin', 'imprimatur.js'), 'explain', '--config', file, ...args], { encoding: 'utf8' });
+    const text = explain(signed);
+    expect(text.status, text.stderr).to.equal(0);
+    expect(text.stdout).to.contain(`digest:      ${signedDigest}`).and.contain('validator:   myorg (cosign)').and.contain('✔ default');
+    const json = explain('--json', signed, unsigned);
+    expect(json.status).to.equal(1);
+    const [ok, bad] = JSON.parse(json.stdout);
+    expect(ok).to.include({ outcome: 'admitted', digest: signedDigest });
+    expect(ok.record.trustRoots[0]).to.include({ name: 'default', verified: true });
+    expect(bad).to.include({ outcome: 'denied' });
+    expect(bad.reason).to.match(/no signatures found/);
   });
 
   it('insecureValidateOnly verifies but never patches', async () => {

@@ -1,0 +1,116 @@
+/**
+ * Checks shared by keyless and transparency-log verification around @sigstore/verify: the human
+ * sentences for its errors, the key named in a Rekor entry, and intermediates supplied with a signature.
+ */
+import { createPublicKey, X509Certificate as NodeX509 } from 'node:crypto';
+import type { TransparencyLogEntry } from '@sigstore/bundle';
+import { X509Certificate } from '@sigstore/core';
+import type { TrustMaterial } from '@sigstore/verify';
+
+export const MSG_CHAIN = 'certificate does not chain to the configured Fulcio root';
+export const MSG_NOT_VALID_AT_SIGNING = 'certificate was not valid at signing time';
+export const MSG_SCT = 'signed certificate timestamp invalid';
+export const MSG_TLOG = 'transparency log entry invalid';
+
+/** One sentence for an error thrown by @sigstore/verify's Verifier. */
+export function describeVerifyError(err: unknown): string {
+  const e = err as { code?: string; message?: string; cause?: { message?: string } };
+  const code = e?.code ?? '';
+  const message = e?.message ?? String(err);
+  if (code === 'CERTIFICATE_ERROR') {
+    if (/SCT/.test(message)) return `${MSG_SCT} (${message})`;
+    if (/not valid or expired/.test(e.cause?.message ?? message)) return MSG_NOT_VALID_AT_SIGNING;
+    return MSG_CHAIN;
+  }
+  if (code.startsWith('TLOG') || code === 'CHECKPOINT_ERROR') return `${MSG_TLOG}: ${message}`;
+  if (code === 'TIMESTAMP_ERROR') {
+    if (/expected \d+ timestamps, got 0/.test(message)) return 'no trusted signing time: the signature has neither a transparency log entry nor a signed timestamp';
+    return `timestamp invalid: ${message}`;
+  }
+  if (code === 'SIGNATURE_ERROR') return 'signature does not match the signing key';
+  if (code === 'PUBLIC_KEY_ERROR') return `signing key not trusted (${message})`;
+  return `does not verify (${message})`;
+}
+
+/** Base64 PEM in a Rekor hashedrekord body → DER certificate or SPKI public key. */
+function loggedKey(content: string): { cert?: Buffer; spki?: Buffer } | undefined {
+  try {
+    const pem = Buffer.from(content, 'base64').toString('utf8');
+    if (pem.includes('-----BEGIN CERTIFICATE-----')) return { cert: new NodeX509(pem).raw };
+    return { spki: createPublicKey(pem).export({ type: 'spki', format: 'der' }) };
+  } catch {
+    return undefined;
+  }
+}
+
+function loggedSpki(logged: { cert?: Buffer; spki?: Buffer }): Buffer | undefined {
+  if (logged.spki) return logged.spki;
+  return logged.cert ? new NodeX509(logged.cert).publicKey.export({ type: 'spki', format: 'der' }) : undefined;
+}
+
+/**
+ * Rekor hashedrekord v0.0.1 entries name the verification key (certificate or public key) of the
+ * logged signature; @sigstore/verify compares only signature and digest. A logged entry whose key is
+ * not this signature's key does not count.
+ */
+export function tlogKeyProblem(entries: TransparencyLogEntry[], expected: { cert?: Buffer; spki?: Buffer }): string | undefined {
+  for (const entry of entries) {
+    if (entry.kindVersion?.kind !== 'hashedrekord' || entry.kindVersion.version !== '0.0.1') continue;
+    let body: { spec?: { signature?: { publicKey?: { content?: unknown } } } };
+    try {
+      body = JSON.parse(Buffer.from(entry.canonicalizedBody).toString('utf8'));
+    } catch {
+      return `${MSG_TLOG}: entry body is not JSON`;
+    }
+    const content = body.spec?.signature?.publicKey?.content;
+    const logged = typeof content === 'string' ? loggedKey(content) : undefined;
+    if (!logged) return `${MSG_TLOG}: entry names no readable key`;
+    const same = expected.cert
+      ? logged.cert !== undefined && logged.cert.equals(expected.cert)
+      : expected.spki !== undefined && loggedSpki(logged)?.equals(expected.spki) === true;
+    if (!same) return `${MSG_TLOG}: the logged entry names another ${expected.cert ? 'certificate' : 'key'}`;
+  }
+  return undefined;
+}
+
+/**
+ * Intermediate certificates supplied with a signature (the `…/chain` annotation, a bundle's
+ * certificate chain) are untrusted. Those that chain, by signature, to a configured CA certificate
+ * are added to that CA for path building; self-issued ones never are (a path must end at a configured root).
+ */
+export function withIntermediates(material: TrustMaterial, intermediates: Buffer[]): TrustMaterial {
+  if (intermediates.length === 0) return material;
+  const parsed: X509Certificate[] = [];
+  for (const der of intermediates) {
+    try {
+      const cert = X509Certificate.parse(der);
+      if (cert.isCA && !cert.subject.equals(cert.issuer)) parsed.push(cert);
+    } catch {
+      // not a certificate: ignored (the path will not verify without it)
+    }
+  }
+  if (parsed.length === 0) return material;
+  const issuedBy = (cert: X509Certificate, issuer: X509Certificate): boolean => {
+    try {
+      return cert.issuer.equals(issuer.subject) && cert.verify(issuer);
+    } catch {
+      return false;
+    }
+  };
+  const certificateAuthorities = material.certificateAuthorities.map((ca) => {
+    const accepted: X509Certificate[] = [];
+    let grew = true;
+    while (grew) {
+      grew = false;
+      for (const cert of parsed) {
+        if (accepted.includes(cert)) continue;
+        if ([...ca.certChain, ...accepted].some((issuer) => issuedBy(cert, issuer))) {
+          accepted.push(cert);
+          grew = true;
+        }
+      }
+    }
+    return accepted.length === 0 ? ca : { ...ca, certChain: [...accepted, ...ca.certChain] };
+  });
+  return { ...material, certificateAuthorities };
+}
