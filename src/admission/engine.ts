@@ -2,6 +2,7 @@
  * The decision core for one image: parse → most specific rule → its validator → verified digest or reason.
  * An Engine is built from one loaded config and is immutable; a config reload builds a new one.
  */
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import { ImprimaturError, toImprimaturError } from '../errors.js';
 import type { AppConfig, PolicyRule, RuleOptions } from '../config/types.js';
 import { parseImageReference } from '../image/reference.js';
@@ -132,6 +133,8 @@ export class Engine {
   /** validator.validate, through the cache and the in-flight coalescing when the validator is cacheable. */
   private async verify(validator: Validator, reference: ImageReference, options: RuleOptions, ctx: ValidationContext): Promise<{ outcome: ValidationOutcome; source: VerificationEvent['source'] }> {
     if (!validator.cacheable) return { outcome: await withDeadline(validator.validate(reference, options, ctx), ctx.signal, validator.name), source: 'uncached' };
+    // one request's signal is shared by all its images (deadline + coalescing listeners): no leak warning
+    if (getMaxListeners(ctx.signal) < 100) setMaxListeners(100, ctx.signal);
     const key = cacheKey({ generation: this.options.generation ?? '', validatorName: validator.name, validatorType: validator.type, options, reference: reference.normalized });
     const r = await withDeadline(this.cache.validate(key, ctx.signal, (signal) => validator.validate(reference, options, { ...ctx, signal })), ctx.signal, validator.name);
     if (r.error) throw new CachedDenial(r.error, r.source);

@@ -171,59 +171,58 @@ describe('e2e: kube-apiserver → MutatingWebhookConfiguration → Imprimatur', 
   });
 
   describe('finalizers', () => {
-  it('removing the finalizer of an object being deleted succeeds although its image is now denied', async () => {
-    // Created while the policy only warns …
-    switchConfig(hook!, policyConfig(reg, key, { detectionMode: true }));
-    const o = pod('held', unsigned, { finalizers: ['e2e.imprimatur.dev/hold'] });
-    try {
-      await api.create(o);
-    } finally {
-      switchConfig(hook!, enforcing);
-    }
-    // … now the same object is refused on an ordinary update.
-    const labelled = await refusal(api.patch({ ...header(o), metadata: { ...header(o).metadata, labels: { touched: 'yes' } } } as KubernetesObject,
-      undefined, undefined, undefined, undefined, PatchStrategy.MergePatch));
-    expect(labelled.code).to.equal(403);
-    expect(labelled.message).to.contain(denialPrefix('Pod', 'held'));
-
-    await api.delete(header(o) as KubernetesObject);
-    const deleting = await api.read(header(o));
-    expect(deleting.metadata?.deletionTimestamp, 'the finalizer keeps the Pod').to.not.equal(undefined);
-    expect(deleting.metadata?.finalizers).to.deep.equal(['e2e.imprimatur.dev/hold']);
-
-    const patched = await api.patch({ ...header(o), metadata: { ...header(o).metadata, finalizers: [] } } as KubernetesObject,
-      undefined, undefined, undefined, undefined, PatchStrategy.MergePatch);
-    expect(patched.metadata?.finalizers ?? []).to.deep.equal([]);
-    const end = Date.now() + 5000;
-    for (;;) {
+    it('removing the finalizer of an object being deleted succeeds although its image is now denied', async () => {
+      // Created while the policy only warns …
+      switchConfig(hook!, policyConfig(reg, key, { detectionMode: true }));
+      const o = pod('held', unsigned, { finalizers: ['e2e.imprimatur.dev/hold'] });
       try {
-        await api.read(header(o));
-      } catch (err) {
-        expect(apiStatus(err).code).to.equal(404);
-        break;
+        await api.create(o);
+      } finally {
+        switchConfig(hook!, enforcing);
       }
-      if (Date.now() > end) throw new Error('the Pod still exists after its last finalizer was removed');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  });
+      // … now the same object is refused on an ordinary update.
+      const labelled = await refusal(api.patch({ ...header(o), metadata: { ...header(o).metadata, labels: { touched: 'yes' } } } as KubernetesObject,
+        undefined, undefined, undefined, undefined, PatchStrategy.MergePatch));
+      expect(labelled.code).to.equal(403);
+      expect(labelled.message).to.contain(denialPrefix('Pod', 'held'));
 
+      await api.delete(header(o) as KubernetesObject);
+      const deleting = await api.read(header(o));
+      expect(deleting.metadata?.deletionTimestamp, 'the finalizer keeps the Pod').to.not.equal(undefined);
+      expect(deleting.metadata?.finalizers).to.deep.equal(['e2e.imprimatur.dev/hold']);
+
+      const patched = await api.patch({ ...header(o), metadata: { ...header(o).metadata, finalizers: [] } } as KubernetesObject,
+        undefined, undefined, undefined, undefined, PatchStrategy.MergePatch);
+      expect(patched.metadata?.finalizers ?? []).to.deep.equal([]);
+      const end = Date.now() + 5000;
+      for (;;) {
+        try {
+          await api.read(header(o));
+        } catch (err) {
+          expect(apiStatus(err).code).to.equal(404);
+          break;
+        }
+        if (Date.now() > end) throw new Error('the Pod still exists after its last finalizer was removed');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    });
   });
 
   describe('webhook process down', () => {
-  it('webhook down: the API server refuses (fail closed); back up: the same request is admitted', async () => {
-    await hook!.close();
-    hook = undefined;
-    const o = pod('while-down', STATIC_ALLOWED);
-    const s = await refusal(api.create(o));
-    expect(s.code).to.equal(500);
-    expect(s.message).to.match(/failed calling webhook/).and.match(/connection refused/);
-    await expectAbsent(o);
+    it('webhook down: the API server refuses (fail closed); back up: the same request is admitted', async () => {
+      await hook!.close();
+      hook = undefined;
+      const o = pod('while-down', STATIC_ALLOWED);
+      const s = await refusal(api.create(o));
+      expect(s.code).to.equal(500);
+      expect(s.message).to.match(/failed calling webhook/).and.match(/connection refused/);
+      await expectAbsent(o);
 
-    hook = await startWebhook(enforcing);
-    await registerWebhook(kube, hook);
-    await waitUntilWebhookActive(kube, unsigned);
-    const created = await api.create(o);
-    expect(storedImages(created)).to.deep.equal([STATIC_ALLOWED]);
-  });
+      hook = await startWebhook(enforcing);
+      await registerWebhook(kube, hook);
+      await waitUntilWebhookActive(kube, unsigned);
+      const created = await api.create(o);
+      expect(storedImages(created)).to.deep.equal([STATIC_ALLOWED]);
+    });
   });
 });

@@ -65,6 +65,11 @@ export interface ClassicLayer {
   payload: Buffer;
   /** base64 for the `dev.cosignproject.cosign/signature` annotation. */
   signature: string;
+  /** Keyless: PEM for `dev.sigstore.cosign/certificate` and `dev.sigstore.cosign/chain`. */
+  certificate?: string;
+  chain?: string;
+  /** cosign's Rekor bundle JSON for `dev.sigstore.cosign/bundle` (sigstore-mock.ts makes them). */
+  rekorBundle?: string;
 }
 
 export function classicLayer(key: TestKey, digest: string, dockerReference: string): ClassicLayer {
@@ -77,7 +82,11 @@ export async function pushClassicSignatures(pusher: Pusher, repo: string, digest
   const descriptors = [];
   for (const l of layers) {
     const blob = await pusher.pushBlob(repo, l.payload);
-    descriptors.push({ mediaType: SIMPLE_SIGNING, digest: blob, size: l.payload.length, annotations: { 'dev.cosignproject.cosign/signature': l.signature } });
+    const annotations: Record<string, string> = { 'dev.cosignproject.cosign/signature': l.signature };
+    if (l.certificate) annotations['dev.sigstore.cosign/certificate'] = l.certificate;
+    if (l.chain) annotations['dev.sigstore.cosign/chain'] = l.chain;
+    if (l.rekorBundle) annotations['dev.sigstore.cosign/bundle'] = l.rekorBundle;
+    descriptors.push({ mediaType: SIMPLE_SIGNING, digest: blob, size: l.payload.length, annotations });
   }
   const config = Buffer.from(JSON.stringify({
     architecture: '', created: '0001-01-01T00:00:00Z', history: [{ created: '0001-01-01T00:00:00Z' }], os: '',

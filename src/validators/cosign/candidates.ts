@@ -8,6 +8,12 @@ export interface ClassicCandidate {
   id: string;
   payload?: Buffer;
   signature?: Buffer;
+  /** Keyless: PEM signing certificate (`dev.sigstore.cosign/certificate`). */
+  certificate?: string;
+  /** Keyless: PEM intermediates up to the root (`dev.sigstore.cosign/chain`), untrusted. */
+  chain?: string;
+  /** The Rekor bundle (`dev.sigstore.cosign/bundle`: SignedEntryTimestamp and entry), raw JSON. */
+  rekorBundle?: string;
   /** Why this signature cannot count whatever key is tried (missing annotation, payload for another image, …). */
   problem?: string;
 }

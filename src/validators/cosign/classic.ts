@@ -9,6 +9,11 @@ import { simpleSigningProblem } from './simple-signing.js';
 
 export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
 export const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
+export const CERTIFICATE_ANNOTATION = 'dev.sigstore.cosign/certificate';
+export const CHAIN_ANNOTATION = 'dev.sigstore.cosign/chain';
+export const REKOR_BUNDLE_ANNOTATION = 'dev.sigstore.cosign/bundle';
+/** Annotations above this size are ignored (a certificate chain or Rekor bundle is a few KiB). */
+const MAX_ANNOTATION_CHARS = 64 * 1024;
 
 /** At most this many signature layers are looked at (a `.sig` manifest is small in practice). */
 export const MAX_SIGNATURE_LAYERS = 64;
@@ -102,7 +107,17 @@ async function classicCandidate(
   const payload = await pending;
   if (!payload) return { kind: 'classic', id, problem: `payload blob ${shortDigest(layer.digest)} does not exist in the registry` };
   const signature = Buffer.from(encoded, 'base64');
-  return { kind: 'classic', id, payload, signature, problem: simpleSigningProblem(payload, digest) };
+  const annotation = (name: string): string | undefined => {
+    const value = layer.annotations?.[name];
+    return typeof value === 'string' && value.length > 0 && value.length <= MAX_ANNOTATION_CHARS ? value : undefined;
+  };
+  return {
+    kind: 'classic', id, payload, signature,
+    certificate: annotation(CERTIFICATE_ANNOTATION),
+    chain: annotation(CHAIN_ANNOTATION),
+    rekorBundle: annotation(REKOR_BUNDLE_ANNOTATION),
+    problem: simpleSigningProblem(payload, digest),
+  };
 }
 
 /** The payload bytes (checked against the layer digest by the client), or undefined when the blob is missing. */

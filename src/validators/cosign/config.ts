@@ -5,25 +5,21 @@
 import { X509Certificate } from 'node:crypto';
 import type { ConfigProblem } from '../../errors.js';
 import type { ValidatorConfig } from '../../config/types.js';
+import { anchoredRegex, type KeylessIdentity } from './identity.js';
 import { parsePublicKey, type TrustedKey } from './keys.js';
+import { buildTrust, type SigstoreTrust } from './trust.js';
 
-/** A keyless identity: literal or regex matchers (compiled at load time). */
-export interface KeylessIdentity {
-  issuer?: string;
-  issuerRegex?: RegExp;
-  subject?: string;
-  subjectRegex?: RegExp;
-}
+export type { KeylessIdentity } from './identity.js';
 
 export type TrustRoot =
   | { name: string; kind: 'key'; key: TrustedKey }
   | { name: string; kind: 'keyless'; identity: KeylessIdentity };
 
 export interface CosignHost {
+  /** Rekor URL, for online lookups (`with.onlineTransparencyLog: true`) only. */
   rekor?: string;
-  rekorPubkey?: TrustedKey;
-  fulcioCert?: string;
-  ctLogPubkey?: TrustedKey;
+  /** Fulcio CAs, Rekor and CT log keys, timestamp authorities (host.* or the public-good defaults). */
+  trust: SigstoreTrust;
 }
 
 export interface CosignConfig {
@@ -71,7 +67,7 @@ export function rekorUrl(value: string): URL | undefined {
 
 function regexProblem(source: string): string | undefined {
   try {
-    new RegExp(source, 'u');
+    anchoredRegex(source);
     return undefined;
   } catch (err) {
     return `is not a valid regular expression (${(err as Error).message})`;
@@ -79,7 +75,7 @@ function regexProblem(source: string): string | undefined {
 }
 
 /** Load-time checks beyond the schema. Paths are below `path` (e.g. `application.validators[2]`). */
-export function checkCosignConfig(config: ValidatorConfig, path: string): ConfigProblem[] {
+export function checkCosignConfig(config: ValidatorConfig, path: string, file = ''): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const roots = (config.trustRoots ?? []) as unknown as RawTrustRoot[];
   roots.forEach((root, i) => {
@@ -112,6 +108,10 @@ export function checkCosignConfig(config: ValidatorConfig, path: string): Config
     const problem = certProblem(host.fulcioCert);
     if (problem) problems.push({ path: `${path}.host.fulcioCert`, message: problem });
   }
+  if (!problems.some((p) => p.path.startsWith(`${path}.host`))) {
+    const trust = buildTrust(config.host, path, file);
+    if (!trust.ok) problems.push(...trust.problems);
+  }
   return problems;
 }
 
@@ -122,7 +122,7 @@ function mustKey(pem: string, where: string): TrustedKey {
 }
 
 /** Typed config. Throws on a config that `checkCosignConfig` would have rejected. */
-export function parseCosignConfig(config: ValidatorConfig): CosignConfig {
+export function parseCosignConfig(config: ValidatorConfig, file = ''): CosignConfig {
   const roots = (config.trustRoots ?? []) as unknown as RawTrustRoot[];
   const trustRoots: TrustRoot[] = roots.map((root) => {
     if (typeof root.key === 'string') return { name: root.name, kind: 'key', key: mustKey(root.key, `trust root "${root.name}"`) };
@@ -132,13 +132,15 @@ export function parseCosignConfig(config: ValidatorConfig): CosignConfig {
       kind: 'keyless',
       identity: {
         issuer: k.issuer,
-        issuerRegex: k.issuerRegex !== undefined ? new RegExp(k.issuerRegex, 'u') : undefined,
+        issuerRegex: k.issuerRegex !== undefined ? anchoredRegex(k.issuerRegex) : undefined,
         subject: k.subject,
-        subjectRegex: k.subjectRegex !== undefined ? new RegExp(k.subjectRegex, 'u') : undefined,
+        subjectRegex: k.subjectRegex !== undefined ? anchoredRegex(k.subjectRegex) : undefined,
       },
     };
   });
   const host = (config.host ?? {}) as Record<string, string | undefined>;
+  const trust = buildTrust(config.host, 'host', file);
+  if (!trust.ok) throw new Error(trust.problems.map((p) => `${p.path}: ${p.message}`).join('; '));
   return {
     name: config.name,
     trustRoots,
@@ -146,9 +148,7 @@ export function parseCosignConfig(config: ValidatorConfig): CosignConfig {
     auth: (config.auth ?? {}) as CosignConfig['auth'],
     host: {
       rekor: host.rekor !== undefined ? rekorUrl(host.rekor)?.toString() : undefined,
-      rekorPubkey: host.rekorPubkey !== undefined ? mustKey(host.rekorPubkey, 'host.rekorPubkey') : undefined,
-      fulcioCert: host.fulcioCert,
-      ctLogPubkey: host.ctLogPubkey !== undefined ? mustKey(host.ctLogPubkey, 'host.ctLogPubkey') : undefined,
+      trust: trust.trust,
     },
   };
 }

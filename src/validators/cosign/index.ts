@@ -1,8 +1,7 @@
 /**
  * `cosign` validator type (Connaisseur-compatible configuration): classic cosign signatures
- * (`sha256-<hex>.sig` tag) and Sigstore bundles (OCI referrers), key-based trust roots.
- * Keyless trust roots and `host` (Rekor, Fulcio, CT log) are accepted and checked at load time;
- * keyless verification is not implemented yet (such trust roots never count as signed).
+ * (`sha256-<hex>.sig` tag) and Sigstore bundles (OCI referrers), key-based and keyless (Fulcio
+ * identity) trust roots, transparency log (Rekor) verification offline against `host.*` trust material.
  */
 import type { ConfigProblem } from '../../errors.js';
 import type { RuleOptions, ValidatorConfig } from '../../config/types.js';
@@ -21,13 +20,13 @@ export const cosignValidatorType: ValidatorType = {
   configSchema: cosignConfigSchema,
   ruleOptionsSchema: cosignRuleOptionsSchema,
   check(config: ValidatorConfig, env: ValidatorEnvironment): ConfigProblem[] {
-    return checkCosignConfig(config, env.path);
+    return checkCosignConfig(config, env.path, env.file);
   },
   checkRuleOptions(options: RuleOptions, config: ValidatorConfig, path: string): ConfigProblem[] {
     return checkPolicyOptions(options, config, path);
   },
   create(config: ValidatorConfig, env: ValidatorEnvironment): Validator {
-    const parsed = parseCosignConfig(config);
+    const parsed = parseCosignConfig(config, env.file);
     if (parsed.auth.useKeychain) {
       env.logger.warn({ validator: parsed.name }, 'auth.useKeychain is not supported; the registry is accessed without credentials unless auth.secretName or auth.username is set');
     }

@@ -65,7 +65,7 @@ function verifierFor(material: TrustMaterial, opts: TlogOptions): Verifier {
   return verifier;
 }
 
-function createPublicKeyOf(cert: X509Certificate): KeyObject {
+function createPublicKeyOf(cert: { publicKey: Buffer }): KeyObject {
   return createPublicKey({ key: cert.publicKey, format: 'der', type: 'spki' });
 }
 
@@ -100,7 +100,7 @@ export function verifyKeylessBundle(bundle: Bundle, artifact: Buffer | undefined
   const keyProblem = tlogKeyProblem(entity.tlogEntries, { cert: certs[0]! });
   if (keyProblem) return { identity, problem: keyProblem };
   try {
-    verifierFor(withIntermediates(trust.material, certs.slice(1)), opts).verify(entity);
+    verifierFor(withIntermediates(trust, certs.slice(1)), opts).verify(entity);
   } catch (err) {
     return { identity, problem: describeVerifyError(err) };
   }

@@ -12,6 +12,10 @@ export interface SignatureAttempt {
   /** Scheme that verified (e.g. `ecdsa-sha256`, `sigstore-bundle`), when verified. */
   scheme?: string;
   reason?: string;
+  /** Keyless: the identity in the signature's certificate (whether or not it counted). */
+  identity?: { subject?: string; issuer?: string };
+  /** When the signature was made (trusted timestamp: Rekor integrated time or RFC 3161), if verified. */
+  signedAt?: string;
 }
 
 export interface TrustRootRecord {
@@ -31,6 +35,8 @@ export interface CosignRecord extends VerificationRecord {
   image: string;
   digest?: string;
   policy?: { trustRoots: string[]; threshold: number; required: string[] };
+  /** Transparency log / keyless options in force and where the Sigstore trust material comes from. */
+  verification?: { verifyInTransparencyLog: boolean; verifySCT: boolean; onlineTransparencyLog: boolean; trustMaterial: string };
   classic?: { tag: string; manifestDigest?: string; found: number; skipped: string[] };
   bundles?: { found: number; skipped: string[] };
   trustRoots: TrustRootRecord[];

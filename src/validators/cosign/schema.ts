@@ -61,6 +61,10 @@ export const cosignConfigSchema: Schema = {
         rekorPubkey: pem('PEM public key of the Rekor transparency log.'),
         fulcioCert: pem('PEM certificate(s) of the Fulcio CA.'),
         ctLogPubkey: pem('PEM public key of the certificate transparency log.'),
+        trustedRoot: {
+          description: 'Sigstore trusted root (trusted_root.json): inline (mapping or JSON string) or a file path; instead of rekorPubkey, fulcioCert and ctLogPubkey.',
+          oneOf: [{ type: 'string', minLength: 1 }, { type: 'object' }],
+        },
       },
     },
   },
@@ -75,7 +79,7 @@ export const cosignRuleOptionsSchema: Schema = {
     items: { type: 'string', minLength: 1 },
     description: 'With trustRoot "*": trust roots that must have signed.',
   },
-  verifyInTransparencyLog: { type: 'boolean', description: 'Require a transparency log entry (default true). Not enforced yet for key-based signatures.' },
-  verifySCT: { type: 'boolean', description: 'Require a signed certificate timestamp for keyless signatures (default true).' },
-  onlineTransparencyLog: { type: 'boolean', description: 'Look entries up in Rekor online instead of only checking the bundled proof.' },
+  verifyInTransparencyLog: { type: 'boolean', description: 'Require a valid transparency log (Rekor) entry with each signature (default true).' },
+  verifySCT: { type: 'boolean', description: 'Require a valid signed certificate timestamp in keyless certificates (default true).' },
+  onlineTransparencyLog: { type: 'boolean', description: 'Look a classic signature without a Rekor bundle up in host.rekor (default false: offline).' },
 };

@@ -4,8 +4,8 @@
  */
 import { createPublicKey, X509Certificate as NodeX509 } from 'node:crypto';
 import type { TransparencyLogEntry } from '@sigstore/bundle';
-import { X509Certificate } from '@sigstore/core';
-import type { TrustMaterial } from '@sigstore/verify';
+import { toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
+import type { SigstoreTrust } from './trust.js';
 
 export const MSG_CHAIN = 'certificate does not chain to the configured Fulcio root';
 export const MSG_NOT_VALID_AT_SIGNING = 'certificate was not valid at signing time';
@@ -76,41 +76,45 @@ export function tlogKeyProblem(entries: TransparencyLogEntry[], expected: { cert
 /**
  * Intermediate certificates supplied with a signature (the `…/chain` annotation, a bundle's
  * certificate chain) are untrusted. Those that chain, by signature, to a configured CA certificate
- * are added to that CA for path building; self-issued ones never are (a path must end at a configured root).
+ * are added to that CA for path building; self-issued ones never are, so a path still has to end at a
+ * configured certificate.
  */
-export function withIntermediates(material: TrustMaterial, intermediates: Buffer[]): TrustMaterial {
-  if (intermediates.length === 0) return material;
-  const parsed: X509Certificate[] = [];
+export function withIntermediates(trust: SigstoreTrust, intermediates: Buffer[]): TrustMaterial {
+  const parsed: NodeX509[] = [];
   for (const der of intermediates) {
     try {
-      const cert = X509Certificate.parse(der);
-      if (cert.isCA && !cert.subject.equals(cert.issuer)) parsed.push(cert);
+      const cert = new NodeX509(der);
+      if (cert.ca && cert.subject !== cert.issuer) parsed.push(cert);
     } catch {
-      // not a certificate: ignored (the path will not verify without it)
+      // not a certificate: ignored (a path needing it does not verify)
     }
   }
-  if (parsed.length === 0) return material;
-  const issuedBy = (cert: X509Certificate, issuer: X509Certificate): boolean => {
+  if (parsed.length === 0) return trust.material;
+  const issuedBy = (cert: NodeX509, issuer: NodeX509): boolean => {
     try {
-      return cert.issuer.equals(issuer.subject) && cert.verify(issuer);
+      return issuer.ca && cert.checkIssued(issuer) && cert.verify(issuer.publicKey);
     } catch {
       return false;
     }
   };
-  const certificateAuthorities = material.certificateAuthorities.map((ca) => {
-    const accepted: X509Certificate[] = [];
+  let changed = false;
+  const certificateAuthorities = trust.root.certificateAuthorities.map((ca) => {
+    const configured = ca.certChain?.certificates.map((c) => new NodeX509(Buffer.from(c.rawBytes))) ?? [];
+    const accepted: NodeX509[] = [];
     let grew = true;
     while (grew) {
       grew = false;
       for (const cert of parsed) {
-        if (accepted.includes(cert)) continue;
-        if ([...ca.certChain, ...accepted].some((issuer) => issuedBy(cert, issuer))) {
+        if (accepted.includes(cert) || configured.some((c) => c.raw.equals(cert.raw))) continue;
+        if ([...configured, ...accepted].some((issuer) => issuedBy(cert, issuer))) {
           accepted.push(cert);
           grew = true;
         }
       }
     }
-    return accepted.length === 0 ? ca : { ...ca, certChain: [...accepted, ...ca.certChain] };
+    if (accepted.length === 0 || !ca.certChain) return ca;
+    changed = true;
+    return { ...ca, certChain: { certificates: [...accepted.map((c) => ({ rawBytes: c.raw })), ...ca.certChain.certificates] } };
   });
-  return { ...material, certificateAuthorities };
+  return changed ? { ...trust.material, certificateAuthorities: toTrustMaterial({ ...trust.root, certificateAuthorities }).certificateAuthorities } : trust.material;
 }

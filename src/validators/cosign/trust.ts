@@ -22,6 +22,8 @@ import { PUBLIC_GOOD_SOURCE, PUBLIC_GOOD_TRUSTED_ROOT } from './trust-material/p
 export interface SigstoreTrust {
   /** Where the trust material comes from, for records (e.g. `public-good Sigstore (…)`, `host.trustedRoot`). */
   source: string;
+  /** The trusted root the material was built from. */
+  root: TrustedRoot;
   material: TrustMaterial;
 }
 
@@ -122,7 +124,7 @@ export function buildTrust(hostValue: unknown, path: string, configFile: string)
   try {
     const root = TrustedRoot.fromJSON(doc);
     const material = toTrustMaterial(root);
-    return { ok: true, trust: { source, material } };
+    return { ok: true, trust: { source, root, material } };
   } catch (err) {
     return { ok: false, problems: [{ path: `${path}.host${host.trustedRoot !== undefined ? '.trustedRoot' : ''}`, message: `trust material cannot be used (${(err as Error).message})` }] };
   }

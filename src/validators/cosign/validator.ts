@@ -9,6 +9,7 @@ import { findClassicSignatures } from './classic.js';
 import type { CosignConfig } from './config.js';
 import { decide, resolvePolicy } from './policy.js';
 import { policySummary, type CosignRecord } from './record.js';
+import { attachOnlineEntries } from './rekor-online.js';
 import { verifyTrustRoot, type CandidateSet } from './verify-candidates.js';
 
 export class CosignValidator implements Validator {
@@ -60,7 +61,16 @@ export class CosignValidator implements Validator {
     record.classic = { tag: classic.tag, manifestDigest: classic.manifestDigest, found: classic.candidates.length, skipped: classic.skipped };
     record.bundles = { found: bundles.candidates.length, skipped: bundles.skipped };
 
-    const set: CandidateSet = { classic: classic.candidates, bundles: bundles.candidates };
+    const tlogOptions = {
+      verifyInTransparencyLog: options.verifyInTransparencyLog !== false,
+      verifySCT: options.verifySCT !== false,
+    };
+    const online = options.onlineTransparencyLog === true && this.config.host.rekor !== undefined;
+    record.verification = { ...tlogOptions, onlineTransparencyLog: online, trustMaterial: this.config.host.trust.source };
+    if (online && tlogOptions.verifyInTransparencyLog) {
+      await attachOnlineEntries(this.config.host.rekor!, classic.candidates, ctx.signal, ctx.logger);
+    }
+    const set: CandidateSet = { classic: classic.candidates, bundles: bundles.candidates, trust: this.config.host.trust, options: tlogOptions };
     if (bundles.candidates.some((c) => c.bundle?.content.$case === 'messageSignature' && !c.problem)) {
       set.manifest = (await this.client.getManifest(repo, digest, ctx.signal)).body;
     }
@@ -70,6 +80,9 @@ export class CosignValidator implements Validator {
     const signedBy = record.trustRoots.filter((r) => r.verified).map((r) => r.name);
     const verdict = decide(policy, signedBy, classic.candidates.length + bundles.candidates.length, image.original);
     if (!verdict.ok) {
+      // A single keyless trust root: say which identities signed instead (and why they did not count).
+      const only = !policy.all && roots[0]?.kind === 'keyless' ? record.trustRoots[0] : undefined;
+      if (only?.reason && verdict.code === 'SIGNATURE_INVALID') verdict.message = `no signature matches trust root "${only.name}": ${only.reason}`;
       record.summary = verdict.message;
       throw new ImprimaturError(verdict.code, verdict.message, { record });
     }
