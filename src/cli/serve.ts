@@ -5,6 +5,7 @@ import { startServer } from '../server/start.js';
 import { localSelfSigned, readTlsFiles, type TlsMaterial } from '../server/tls.js';
 import { defaultConfigFile } from './paths.js';
 import { childApproval, kubernetesObjectReader } from '../admission/child-approval.js';
+import { createResultStore } from '../cache/index.js';
 
 const SERVE_USAGE = 'usage: imprimatur serve [--config FILE] [--host H] [--port N] [--tls-cert F --tls-key F] [--secrets-dir D] [--kubeconfig F]\n';
 
@@ -52,7 +53,10 @@ export async function runServe(argv: string[]): Promise<number> {
   const configFile = String(values.config ?? defaultConfigFile);
   let running;
   try {
+    // Verification results: Redis when REDIS_URL is set (shared by all replicas), else in memory.
+    const cache = createResultStore(process.env, logger);
     running = await startServer({
+      cache,
       configFile,
       host: values.host as string | undefined,
       port,

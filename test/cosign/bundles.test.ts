@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { parseImageReference } from '../../src/image/reference.js';
 import { dsseBundle, generateTestKey, messageBundle, pushBundle, signImage, type TestKey } from '../harness/cosign-signing.js';
 import { startRegistry, type TestRegistry } from '../harness/registry.js';
-import { closeValidators, createValidator, ctx, denial, keyConfig, recordOf, rule } from './helpers.js';
+import { closeValidators, createValidator, ctx, denial, keyConfig, recordOf, keyRule as rule } from './helpers.js';
 
 describe('cosign validator: Sigstore bundles on a real registry', function () {
   this.timeout(30_000);

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { parseImageReference } from '../../src/image/reference.js';
 import { classicLayer, generateTestKey, pushClassicSignatures, signImage, type TestKey, type TestKeyType } from '../harness/cosign-signing.js';
 import { startRegistry, type TestRegistry } from '../harness/registry.js';
-import { closeValidators, createValidator, ctx, denial, keyConfig, rule } from './helpers.js';
+import { closeValidators, createValidator, ctx, denial, keyConfig, keyRule as rule } from './helpers.js';
 
 describe('cosign validator: classic signatures on a real registry', function () {
   this.timeout(30_000);

@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { expect } from 'chai';
 import { Ajv } from 'ajv';
 import { cosignValidatorType } from '../../src/validators/cosign/index.js';
+import { parseCosignConfig } from '../../src/validators/cosign/config.js';
 import type { ValidatorConfig } from '../../src/config/types.js';
 import { env, fixtureText, keyConfig, rule, vectorConfig } from './helpers.js';
 import yaml from 'js-yaml';
@@ -92,6 +93,33 @@ describe('cosign validator configuration', () => {
       expect(problemsOf(keyConfig({ a: key }, { auth: { username: 'u', password: 'p' } }))).to.deep.equal([]);
       expect(problemsOf(keyConfig({ a: key }, { auth: { username: 'u' } }))).to.not.deep.equal([]);
       expect(problemsOf(keyConfig({ a: key }, { auth: { secretName: 's', username: 'u', password: 'p' } }))).to.not.deep.equal([]);
+    });
+  });
+
+  describe('Sigstore trust material (host)', () => {
+    const keyless = [{ name: 'k', keyless: { issuer: 'https://i.example', subjectRegex: '.*@example\\.com' } }];
+    it('rejects a trusted root together with separate keys, an unreadable file and a document of another type', () => {
+      const rekorPubkey = pem('ec', { namedCurve: 'P-256' });
+      expect(problemsOf({ name: 'x', type: 'cosign', host: { trustedRoot: '{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}', rekorPubkey }, trustRoots: keyless }))
+        .to.deep.equal(['validators[0].host.trustedRoot: cannot be combined with host.rekorPubkey; put all trust material into the trusted root document, or use the separate keys only']);
+      expect(problemsOf({ name: 'x', type: 'cosign', host: { trustedRoot: '/nonexistent/trusted_root.json' }, trustRoots: keyless })[0]).to.match(/^validators\[0\]\.host\.trustedRoot: cannot read the trusted root file \/nonexistent\/trusted_root\.json \(ENOENT\)$/);
+      expect(problemsOf({ name: 'x', type: 'cosign', host: { trustedRoot: { mediaType: 'text/plain' } }, trustRoots: keyless })[0]).to.match(/host\.trustedRoot: is not a Sigstore trusted root/);
+    });
+
+    it('accepts nothing at all (public-good defaults) and an inline trusted root mapping', () => {
+      expect(problemsOf({ name: 'x', type: 'cosign', trustRoots: keyless })).to.deep.equal([]);
+      expect(problemsOf({ name: 'x', type: 'cosign', host: { trustedRoot: { mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1', tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: [] } }, trustRoots: keyless })).to.deep.equal([]);
+    });
+
+    it('anchors keyless regexes at load time', () => {
+      const parsed = parseCosignConfig({ name: 'x', type: 'cosign', trustRoots: [{ name: 'k', keyless: { issuerRegex: 'a|b', subjectRegex: 'alice@example\\.com' } }] } as unknown as ValidatorConfig);
+      const root = parsed.trustRoots[0]!;
+      if (root.kind !== 'keyless') throw new Error('expected keyless');
+      expect(root.identity.subjectRegex!.test('alice@example.com')).to.equal(true);
+      expect(root.identity.subjectRegex!.test('alice@example.com.evil')).to.equal(false);
+      expect(root.identity.subjectRegex!.test('mallory+alice@example.com')).to.equal(false);
+      expect(root.identity.issuerRegex!.test('ab')).to.equal(false);
+      expect(root.identity.issuerRegex!.test('b')).to.equal(true);
     });
   });
 

@@ -34,6 +34,14 @@ export function rule(trustRoot: string, extra: Record<string, unknown> = {}): Ru
   return { trustRoot, mode: 'mutate', ...extra };
 }
 
+/**
+ * A rule for key-based signatures made in the tests or by the vectors without a Rekor bundle ("no tlog"):
+ * `verifyInTransparencyLog` defaults to true, so these rules turn it off explicitly.
+ */
+export function keyRule(trustRoot: string, extra: Record<string, unknown> = {}): RuleOptions {
+  return rule(trustRoot, { verifyInTransparencyLog: false, ...extra });
+}
+
 /** A cosign validator config with key trust roots `{ name: pem }`. */
 export function keyConfig(roots: Record<string, string>, extra: Record<string, unknown> = {}): ValidatorConfig {
   return { name: 'cosign-test', type: 'cosign', trustRoots: Object.entries(roots).map(([name, key]) => ({ name, key })), ...extra };

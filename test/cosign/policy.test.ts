@@ -4,7 +4,7 @@ import { parseImageReference } from '../../src/image/reference.js';
 import type { Validator } from '../../src/validators/types.js';
 import { generateTestKey, signImage } from '../harness/cosign-signing.js';
 import { startRegistry, type TestRegistry } from '../harness/registry.js';
-import { closeValidators, createValidator, ctx, denial, rule } from './helpers.js';
+import { closeValidators, createValidator, ctx, denial, keyRule as rule } from './helpers.js';
 
 describe('cosign validator: multi-signature rules', function () {
   this.timeout(30_000);
@@ -36,12 +36,12 @@ describe('cosign validator: multi-signature rules', function () {
     await registry.stop();
   });
 
-  it('"*" without threshold or required needs every trust root (a keyless one never counts yet)', async () => {
+  it('"*" without threshold or required needs every trust root (the keyless one has no keyless signature here)', async () => {
     const err = await denial(validator.validate(image('all-keys'), rule('*'), ctx()));
     expect(err.code).to.equal('THRESHOLD_NOT_REACHED');
     expect(err.message).to.equal('threshold not reached (valid 3 of 4 required; signed by: alice, bob, carol)');
     const dave = err.details.record.trustRoots.find((r) => r.name === 'dave')!;
-    expect(dave.reason).to.match(/keyless verification is not supported/);
+    expect(dave.reason).to.match(/not a keyless signature \(no dev\.sigstore\.cosign\/certificate annotation\)/);
   });
 
   it('threshold counts distinct trust roots, not signatures', async () => {
@@ -80,10 +80,11 @@ describe('cosign validator: multi-signature rules', function () {
     expect(err.message).to.equal('no signature matches trust root "carol"');
   });
 
-  it('a keyless trust root is not satisfied by key-based signatures (fail closed until keyless lands)', async () => {
+  it('a keyless trust root is not satisfied by key-based signatures', async () => {
     const err = await denial(validator.validate(image('all-keys'), rule('dave'), ctx()));
     expect(err.code).to.equal('SIGNATURE_INVALID');
-    expect(err.details.record.trustRoots[0]!.reason).to.match(/keyless verification is not supported/);
+    expect(err.details.record.trustRoots[0]!.attempts).to.have.length(3);
+    expect(err.details.record.trustRoots[0]!.reason).to.match(/not a keyless signature/);
   });
 
   it('an unknown trust root in a rule is refused, not ignored', async () => {

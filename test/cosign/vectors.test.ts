@@ -1,12 +1,14 @@
 /**
  * The real cosign signatures of the Connaisseur test vectors (test/fixtures/cosign/README.md),
- * served from a static fixture registry: every row of the outcome table except keyless.
+ * served from a static fixture registry: every row of the outcome table. The key-based vectors were
+ * signed without transparency log ("no tlog"), so their rules set verifyInTransparencyLog: false.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { expect } from 'chai';
 import { parseImageReference } from '../../src/image/reference.js';
 import type { Validator } from '../../src/validators/types.js';
 import { startFixtureRegistry, type FixtureRegistry } from '../harness/fixture-registry.js';
-import { closeValidators, createValidator, ctx, denial, FIXTURES, fixtureText, keyConfig, rule, vectorConfig, VECTOR_REPO } from './helpers.js';
+import { closeValidators, createValidator, ctx, denial, FIXTURES, fixtureText, keyConfig, keyRule as rule, rule as tlogRule, vectorConfig, VECTOR_REPO } from './helpers.js';
 
 const ALICE_DIGEST = 'sha256:071bf7a986f1ca9cb2a1f0bc8392822a7777f90d58f2d2c6f271913e08de7c81';
 const ABC_DIGEST = 'sha256:bfec161fecb0a887df7cb85e4da327c65986ccda7060cf3cd92171c6c90d7533';
@@ -126,6 +128,67 @@ describe('cosign validator: real cosign test vectors', () => {
       const err = await denial(validator.validate(image('multi-cosigned-alice'), rule('alice'), ctx()));
       expect(err.code).to.equal('DIGEST_MISMATCH');
       expect(err.message).to.include(tag);
+    });
+  });
+
+  describe('keyless (config 11: explicit Rekor, CT log and Fulcio keys; verified offline)', () => {
+    const KEYLESS_DIGEST = 'sha256:31dc72a13a0c34b40eb95419d2b2fd67320c856baf3b72da518023ee8d370aee';
+    const FOUND = 'subject=philipp.belitz@securesystems.de, issuer=https://github.com/login/oauth';
+    /**
+     * Config 11 writes Connaisseur's unanchored regexes (`issuerRegex: github`, `subjectRegex: philipp`).
+     * Imprimatur anchors regexes (they must match the whole value), so the same intent is written
+     * `.*github.*` / `.*philipp.*` here; config 11 verbatim is tested below.
+     */
+    const anchoredConfig = () => {
+      const config = vectorConfig('11_keyless.yaml') as unknown as { trustRoots: Array<{ name: string; keyless: Record<string, string> }> };
+      config.trustRoots[0]!.keyless = { issuerRegex: '.*github.*', subjectRegex: '.*philipp.*' };
+      return config as unknown as ReturnType<typeof vectorConfig>;
+    };
+
+    it('philipp-keyless is admitted: chain, SCT, Rekor SET and body verified; the expired certificate is judged at the integrated time', async () => {
+      const v = createValidator(anchoredConfig(), [registry.host]);
+      const outcome = await v.validate(image('keyless'), tlogRule('philipp-keyless'), ctx());
+      expect(outcome.digest).to.equal(KEYLESS_DIGEST);
+      const attempt = (outcome.details.trustRoots![0]!.attempts as Array<Record<string, unknown>>)[0]!;
+      expect(attempt.identity).to.deep.equal({ subject: 'philipp.belitz@securesystems.de', issuer: 'https://github.com/login/oauth' });
+      expect(attempt.signedAt).to.equal('2024-05-30T15:18:17.000Z');
+    });
+
+    it('bob-keyless is denied: no expected identity', async () => {
+      const v = createValidator(anchoredConfig(), [registry.host]);
+      const err = await denial(v.validate(image('keyless'), tlogRule('bob-keyless'), ctx()));
+      expect(err.code).to.equal('SIGNATURE_INVALID');
+      expect(err.message).to.equal(`no signature matches trust root "bob-keyless": no signature from an expected identity (found: ${FOUND})`);
+    });
+
+    it('config 11 verbatim: its unanchored regexes do not match the whole identity, so philipp-keyless is denied, saying what was found', async () => {
+      const v = createValidator(vectorConfig('11_keyless.yaml'), [registry.host]);
+      const err = await denial(v.validate(image('keyless'), tlogRule('philipp-keyless'), ctx()));
+      expect(err.message).to.include(`no signature from an expected identity (found: ${FOUND})`);
+    });
+
+    it('the public-good defaults verify the same signature when nothing but the identity is configured', async () => {
+      const v = createValidator({ name: 'pg', type: 'cosign', trustRoots: [{ name: 'philipp', keyless: { issuer: 'https://github.com/login/oauth', subjectRegex: 'philipp\\.belitz@securesystems\\.de' } }] }, [registry.host]);
+      const outcome = await v.validate(image('keyless'), tlogRule('philipp'), ctx());
+      expect(outcome.digest).to.equal(KEYLESS_DIGEST);
+      expect((outcome.details as Record<string, { trustMaterial?: string }>).verification!.trustMaterial).to.match(/^public-good Sigstore/);
+    });
+
+    it('a wrong Rekor key fails the SET, a wrong CT log key the SCT (unless verifySCT: false), a wrong Fulcio root the chain', async () => {
+      const otherKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+      const withHost = (field: string, value: string) => {
+        const c = anchoredConfig() as unknown as { host: Record<string, string> };
+        c.host[field] = value;
+        return createValidator(c as unknown as ReturnType<typeof vectorConfig>, [registry.host]);
+      };
+      const reasonOf = async (v: ReturnType<typeof withHost>, extra = {}) =>
+        (await denial(v.validate(image('keyless'), tlogRule('philipp-keyless', extra), ctx()))).details.record.trustRoots[0]!.reason;
+      expect(await reasonOf(withHost('rekorPubkey', otherKey))).to.match(/transparency log entry invalid: inclusion promise could not be verified$/);
+      const badCt = withHost('ctLogPubkey', otherKey);
+      expect(await reasonOf(badCt)).to.match(/signed certificate timestamp invalid/);
+      expect((await badCt.validate(image('keyless'), tlogRule('philipp-keyless', { verifySCT: false }), ctx())).digest).to.equal(KEYLESS_DIGEST);
+      const selfSigned = (await import('selfsigned')).default.generate([{ name: 'commonName', value: 'sigstore' }], { keySize: 2048 }).cert;
+      expect(await reasonOf(withHost('fulcioCert', selfSigned))).to.match(/certificate does not chain to the configured Fulcio root$/);
     });
   });
 });

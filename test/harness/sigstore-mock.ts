@@ -86,9 +86,13 @@ export interface MockSigstoreOptions {
   fulcioOffsetMs?: number;
 }
 
-/** Starts Fulcio, Rekor and TSA on loopback with fresh keys. Clocks are pinned to whole seconds (TSA gotcha). */
+/**
+ * Starts Fulcio, Rekor and TSA on loopback with fresh keys. All clocks are pinned to one whole second a
+ * little ahead (TSA gotcha: its certificates are made with the real time, truncated to seconds, and
+ * must not start after the timestamps it issues; Fulcio certificates must cover the Rekor time).
+ */
 export async function startMockSigstore(options: MockSigstoreOptions = {}): Promise<MockSigstore> {
-  const clock = new Date(Math.floor(Date.now() / 1000) * 1000);
+  const clock = new Date(Math.ceil(Date.now() / 1000) * 1000 + 2000);
   const servers: Server[] = [];
   const caKeys = options.caKeys ?? ecKeys();
   const ctlog = await initializeCTLog(ecKeys(), clock);
@@ -99,7 +103,7 @@ export async function startMockSigstore(options: MockSigstoreOptions = {}): Prom
   const rekorHandlers: Handler[] = [];
   const rekor = await serve(rekorHandlers);
   servers.push(rekor.server);
-  const tlog = await initializeTLog(rekor.url, ecKeys());
+  const tlog = await initializeTLog(rekor.url, ecKeys(), clock);
   rekorHandlers.push(rekorHandler(tlog));
   const tsa = await initializeTSA(ecKeys(), clock);
   const tsaServer = await serve([tsaHandler(tsa)]);
@@ -115,7 +119,7 @@ export async function startMockSigstore(options: MockSigstoreOptions = {}): Prom
     timestampAuthorities: [{ subject: { organization: 'mock', commonName: 'tsa' }, uri: tsaServer.url, certChain: { certificates: [der(tsa.intCertificate), der(tsa.rootCertificate)].map((c) => ({ rawBytes: c.toString('base64') })) }, validFor: { start: epoch } }],
   };
 
-  const fulcioSigner = (identity: SigstoreIdentity) => new FulcioSigner({ baseURL: fulcio.url, identityProvider: { getToken: async () => token(identity) }, retry: 0, timeout: 5000 });
+  const fulcioSigner = (identity: SigstoreIdentity) => new FulcioSigner({ fulcioBaseURL: fulcio.url, identityProvider: { getToken: async () => token(identity) }, retry: 0, timeout: 5000 });
   const rekorWitness = (entryType?: 'intoto') => new RekorWitness({ rekorBaseURL: rekor.url, entryType, retry: 0, timeout: 5000 });
   const tsaWitness = () => new TSAWitness({ tsaBaseURL: tsaServer.url, retry: 0, timeout: 5000 });
 

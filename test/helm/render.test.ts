@@ -168,7 +168,7 @@ describe('Helm chart: test values', function () {
     const mounts = Object.fromEntries(c.volumeMounts.map((m: Obj) => [m.mountPath, m.name]));
     expect(mounts['/app/config/alert-templates']).to.equal('alert-templates');
     const env = Object.fromEntries(c.env.map((e: Obj) => [e.name, e.value ?? e.valueFrom]));
-    expect(env).to.deep.include({ IMPRIMATUR_REDIS_URL: 'redis://redis.cache:6379/0', IMPRIMATUR_TEMPLATE_DIRS: '/app/config/alert-templates' });
+    expect(env).to.deep.include({ REDIS_URL: 'redis://redis.cache:6379/0', IMPRIMATUR_TEMPLATE_DIRS: '/app/config/alert-templates' });
     expect(findObject(objects, 'ConfigMap', 'imprimatur-alert-templates').data).to.have.key('team.json');
   });
 });

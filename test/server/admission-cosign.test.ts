@@ -1,6 +1,7 @@
 /** End to end through POST /mutate: real docker-registry, real cosign-format signatures, real HTTPS webhook. */
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { startRegistry, type TestRegistry } from '../harness/registry.js';
 import { generateTestKey, signImage, type TestKey } from '../harness/cosign-signing.js';
@@ -99,13 +100,22 @@ describe('admission with the cosign validator (real registry, real signatures)',
     });
   });
 
-  it('imprimatur explain performs the real verification and prints the record (text and --json)', () => {
+  it('imprimatur explain performs the real verification and prints the record (text and --json)', async () => {
     const file = writeTempConfig(config(reg, key));
-    const explain = (...args: string[]) => spawnSync(process.execPath, [join(process.cwd(), 'bin', 'imprimatur.js'), 'explain', '--config', file, ...args], { encoding: 'utf8' });
-    const text = explain(signed);
+    // Asynchronous: the registry's counting front runs in this process and must keep serving.
+    const explain = async (...args: string[]) => {
+      try {
+        const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(process.cwd(), 'bin', 'imprimatur.js'), 'explain', '--config', file, ...args], { encoding: 'utf8' });
+        return { status: 0, stdout, stderr };
+      } catch (err) {
+        const e = err as { code: number; stdout: string; stderr: string };
+        return { status: e.code, stdout: e.stdout, stderr: e.stderr };
+      }
+    };
+    const text = await explain(signed);
     expect(text.status, text.stderr).to.equal(0);
     expect(text.stdout).to.contain(`digest:      ${signedDigest}`).and.contain('validator:   myorg (cosign)').and.contain('✔ default');
-    const json = explain('--json', signed, unsigned);
+    const json = await explain('--json', signed, unsigned);
     expect(json.status).to.equal(1);
     const [ok, bad] = JSON.parse(json.stdout);
     expect(ok).to.include({ outcome: 'admitted', digest: signedDigest });
