@@ -14,6 +14,8 @@ export interface ClassicCandidate {
   chain?: string;
   /** The Rekor bundle (`dev.sigstore.cosign/bundle`: SignedEntryTimestamp and entry), raw JSON. */
   rekorBundle?: string;
+  /** Online lookup only: why no Rekor entry was attached (nothing found, Rekor unreachable or too slow), for the denial reason. */
+  rekorLookup?: string;
   /** Why this signature cannot count whatever key is tried (missing annotation, payload for another image, …). */
   problem?: string;
 }

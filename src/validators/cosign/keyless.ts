@@ -20,6 +20,8 @@ import { certificateIdentity, type CertificateIdentity } from './identity.js';
 import { describeVerifyError, MSG_TLOG, tlogKeyProblem, withIntermediates } from './sigstore-checks.js';
 import type { SigstoreTrust } from './trust.js';
 
+export const MSG_NO_TLOG_ENTRY = `${MSG_TLOG}: the signature has no transparency log entry`;
+
 export interface TlogOptions {
   /** A transparency log entry is required (`with.verifyInTransparencyLog`, default true). */
   verifyInTransparencyLog: boolean;
@@ -95,7 +97,7 @@ export function verifyKeylessBundle(bundle: Bundle, artifact: Buffer | undefined
     return { identity, problem: `bundle cannot be read (${(err as Error).message})` };
   }
   if (opts.verifyInTransparencyLog && entity.tlogEntries.length === 0) {
-    return { identity, problem: `${MSG_TLOG}: the signature has no transparency log entry` };
+    return { identity, problem: MSG_NO_TLOG_ENTRY };
   }
   const keyProblem = tlogKeyProblem(entity.tlogEntries, { cert: certs[0]! });
   if (keyProblem) return { identity, problem: keyProblem };

@@ -60,12 +60,16 @@ async function lookup(base: string, candidate: ClassicCandidate, signal: AbortSi
 /** Attaches Rekor entries to classic signatures without a Rekor bundle. */
 export async function attachOnlineEntries(rekor: string, candidates: ClassicCandidate[], signal: AbortSignal, logger: Logger): Promise<void> {
   const base = rekor.endsWith('/') ? rekor : `${rekor}/`;
-  const bounded = AbortSignal.any([signal, AbortSignal.timeout(REKOR_TIMEOUT_MS)]);
+  const timeout = AbortSignal.timeout(REKOR_TIMEOUT_MS);
+  const bounded = AbortSignal.any([signal, timeout]);
   await Promise.all(candidates.filter((c) => c.payload && c.signature && !c.rekorBundle).map(async (c) => {
     try {
       c.rekorBundle = await lookup(base, c, bounded);
+      if (!c.rekorBundle) c.rekorLookup = `Rekor ${rekor} has no entry for it`;
     } catch (err) {
-      logger.warn({ rekor, signature: c.id, err: (err as Error).message }, 'Rekor lookup failed; the signature has no transparency log entry');
+      const why = signal.aborted ? 'the admission deadline passed' : timeout.aborted ? `timed out after ${REKOR_TIMEOUT_MS / 1000} s` : (err as Error).message;
+      c.rekorLookup = `the lookup in Rekor ${rekor} failed (${why})`;
+      logger.warn({ rekor, signature: c.id, err: why }, 'Rekor lookup failed; the signature has no transparency log entry');
     }
   }));
 }

@@ -5,8 +5,9 @@ import { verifyBundleWithKey } from './bundle-verify.js';
 import { classicToBundle } from './classic-bundle.js';
 import { describeExpectation, describeIdentity, identityMatches } from './identity.js';
 import { verifyWithKey } from './keys.js';
-import { verifyKeylessBundle, type KeylessVerdict, type TlogOptions } from './keyless.js';
+import { MSG_NO_TLOG_ENTRY, verifyKeylessBundle, type KeylessVerdict, type TlogOptions } from './keyless.js';
 import { foundSummary, rootReason, type SignatureAttempt, type TrustRootRecord } from './record.js';
+import { MSG_TLOG } from './sigstore-checks.js';
 import type { SigstoreTrust } from './trust.js';
 
 export const MSG_NO_EXPECTED_IDENTITY = 'no signature from an expected identity';
@@ -35,6 +36,9 @@ function keyAttempt(root: KeyRoot, candidate: Candidate, set: CandidateSet): Sig
     // Signed by this key, but the payload does not bind this image (e.g. copied from another image's .sig).
     if (candidate.problem) return { signature, verified: false, reason: `signed by this key, but ${candidate.problem}` };
     if (tlog) {
+      if (!candidate.rekorBundle && candidate.rekorLookup) {
+        return { signature, verified: false, reason: `signed by this key, but ${MSG_TLOG}: the signature has no Rekor bundle and ${candidate.rekorLookup}` };
+      }
       if (!candidate.rekorBundle) {
         return { signature, verified: false, reason: 'signed by this key, but transparency log entry invalid: the signature has no Rekor bundle (signed with --tlog-upload=false?); set verifyInTransparencyLog: false in the rule to accept it' };
       }
@@ -64,6 +68,7 @@ function keylessVerdict(candidate: Candidate, set: CandidateSet): KeylessVerdict
   if (candidate.kind === 'classic') {
     const converted = classicToBundle(candidate, true);
     verdict = 'problem' in converted ? { problem: converted.problem } : verifyKeylessBundle(converted.bundle, candidate.payload, set.trust, set.options);
+    if (verdict.problem === MSG_NO_TLOG_ENTRY && candidate.rekorLookup) verdict = { ...verdict, problem: `${MSG_NO_TLOG_ENTRY} (${candidate.rekorLookup})` };
   } else if (!candidate.bundle) {
     verdict = { problem: candidate.problem ?? 'no bundle' };
   } else if (candidate.problem && candidate.bundle.content.$case === 'messageSignature') {
