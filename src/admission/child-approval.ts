@@ -5,6 +5,7 @@
  * the owner really exists with the UID the child names, and only for images equal to the owner's pinned ones.
  */
 import { KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
+import { raceAbort } from '../deadline.js';
 import type { Logger } from '../log.js';
 import type { AdmissionRequest } from './review.js';
 import { containerImages } from './workload.js';
@@ -31,7 +32,7 @@ export function kubernetesObjectReader(kubeconfigFile?: string): ObjectReader {
   const api = KubernetesObjectApi.makeApiClient(kc);
   return async (ref, signal) => {
     const read = api.read({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } });
-    return abortable(read, signal);
+    return raceAbort(read, signal, () => new Error('the admission deadline passed'));
   };
 }
 
@@ -56,13 +57,4 @@ export function childApproval(reader: ObjectReader, logger: Logger) {
       return undefined;
     }
   };
-}
-
-function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new Error('deadline passed'));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new Error('deadline passed'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then((v) => { signal.removeEventListener('abort', onAbort); resolve(v); }, (e) => { signal.removeEventListener('abort', onAbort); reject(e); });
-  });
 }

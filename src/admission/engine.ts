@@ -3,6 +3,7 @@
  * An Engine is built from one loaded config and is immutable; a config reload builds a new one.
  */
 import { getMaxListeners, setMaxListeners } from 'node:events';
+import { raceAbort } from '../deadline.js';
 import { ImprimaturError, toImprimaturError } from '../errors.js';
 import type { AppConfig, PolicyRule, RuleOptions } from '../config/types.js';
 import { parseImageReference } from '../image/reference.js';
@@ -95,7 +96,7 @@ export class Engine {
     }
     const { rule, runnersUp } = match;
     const validator = this.validators.get(rule.validator);
-    const base = { image, normalized: reference.normalized, rule: rule.pattern, validator: rule.validator, validatorType: validator?.type };
+    const base = { image, normalized: reference.normalized, rule: rule.pattern, validator: rule.validator, validatorType: validator?.type, mode: rule.with.mode };
     if (!validator) {
       return { reference, rule, runnersUp, decision: { ...base, outcome: 'denied', code: 'INTERNAL', reason: `validator "${rule.validator}" is not loaded` } };
     }
@@ -155,15 +156,7 @@ class CachedDenial extends ImprimaturError {
 
 /** Rejects when `signal` aborts even if the validator ignores it, so no request outlives its deadline. */
 function withDeadline<T>(work: Promise<T>, signal: AbortSignal, validator: string): Promise<T> {
-  if (signal.aborted) return Promise.reject(deadlineError(validator));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(deadlineError(validator));
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
-      (e) => { signal.removeEventListener('abort', onAbort); reject(signal.aborted && !(e instanceof ImprimaturError) ? deadlineError(validator) : e); },
-    );
-  });
+  return raceAbort(work, signal, () => deadlineError(validator), (e) => (signal.aborted && !(e instanceof ImprimaturError) ? deadlineError(validator) : e));
 }
 
 function deadlineError(validator: string): ImprimaturError {

@@ -116,7 +116,7 @@ export async function handleAdmissionReview(review: AdmissionReview, ctx: Handle
   if (allowed) {
     const digests = new Map<string, string>();
     for (const r of results) {
-      if (r.outcome === 'admitted' && r.digest && ruleMode(ctx.engine, r) === 'mutate') digests.set(r.image, r.digest);
+      if (r.outcome === 'admitted' && r.digest && r.mode === 'mutate') digests.set(r.image, r.digest);
     }
     const ops = digestPatch(containers, digests);
     if (ops.length > 0) {
@@ -140,11 +140,6 @@ export async function handleAdmissionReview(review: AdmissionReview, ctx: Handle
 function describeDenial(d: ImageDecision): string {
   const where = d.rule ? ` (rule "${d.rule}", validator "${d.validator}")` : '';
   return `image "${d.image}"${where}: ${d.reason}`;
-}
-
-function ruleMode(engine: Engine, r: ImageDecision): string {
-  const rule = engine.config.policy.find((p) => p.pattern === r.rule);
-  return rule?.with.mode ?? 'mutate';
 }
 
 function hasDeletionTimestamp(obj: Record<string, unknown> | null | undefined): boolean {

@@ -13,6 +13,8 @@ export interface ImageDecision {
   /** Name of the validator the rule selected. */
   validator?: string;
   validatorType?: string;
+  /** The rule's mode: `mutate` pins the verified digest, `insecureValidateOnly` never patches. */
+  mode?: 'mutate' | 'insecureValidateOnly';
   outcome: ImageOutcome;
   /** Human sentence: why admitted / denied / skipped. */
   reason: string;

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { Agent, request } from 'undici';
 import { freePort } from './ports.js';
 import { createTestCertificates, type TestCertificates } from './tls.js';
+import { startTokenServer, type TokenServer } from './token-server.js';
 
 const run = promisify(execFile);
 
@@ -38,7 +39,21 @@ export interface NotaryServer {
   certs: TestCertificates;
   signer: 'local' | 'remote';
   dir: string;
+  /** With `tokenAuth`: the Docker v2 token service notary-server trusts (HTTPS, test CA). */
+  tokenServer?: TokenServer;
+  /** With `tokenAuth`: the credentials the token service accepts (the test CLI publishes with them). */
+  credentials?: { user: string; password: string };
   stop(): Promise<void>;
+}
+
+/**
+ * Options of startNotaryServer. `tokenAuth` puts notary-server behind Docker v2 token auth
+ * (`"auth": {"type": "token", …}`): it then answers 401 with a Bearer challenge and accepts only
+ * ES256 tokens from a test token service that demands `user`/`password` and grants every action asked
+ * for (reads need `repository:<gun>:pull`, publishing `push,pull`).
+ */
+export interface NotaryServerOptions {
+  tokenAuth?: { user: string; password: string; expiresInSeconds?: number; service?: string; issuer?: string };
 }
 
 function openssl(dir: string, ...args: string[]): void {
@@ -99,7 +114,7 @@ async function waitHealthy(url: string, ca: string, proc: { child: ChildProcess;
 }
 
 /** Starts notary-server (and, for `remote`, notary-signer over mutual TLS) on loopback. */
-export async function startNotaryServer(signer: 'local' | 'remote' = 'local'): Promise<NotaryServer> {
+export async function startNotaryServer(signer: 'local' | 'remote' = 'local', opts: NotaryServerOptions = {}): Promise<NotaryServer> {
   ensureNotaryInstalled();
   const dir = mkdtempSync(join(tmpdir(), 'imprimatur-notary-'));
   mkdirSync(join(dir, 'tls'));
@@ -128,9 +143,35 @@ export async function startNotaryServer(signer: 'local' | 'remote' = 'local'): P
       tls_client_key: mtls.key,
     };
   }
+  let tokenServer: TokenServer | undefined;
+  let auth: Record<string, unknown> | undefined;
+  if (opts.tokenAuth) {
+    const t = opts.tokenAuth;
+    mkdirSync(join(dir, 'token'));
+    // HTTPS with the test CA's server certificate: clients refuse a plain-HTTP realm
+    tokenServer = await startTokenServer({
+      dir: join(dir, 'token'),
+      user: { user: t.user, password: t.password },
+      expiresInSeconds: t.expiresInSeconds,
+      service: t.service ?? 'imprimatur-test-notary',
+      issuer: t.issuer,
+      tls: { certPem: certs.certPem, keyPem: certs.keyPem },
+    });
+    auth = {
+      type: 'token',
+      options: {
+        realm: tokenServer.realm,
+        service: tokenServer.service,
+        issuer: tokenServer.issuer,
+        rootcertbundle: tokenServer.rootCertBundlePath,
+        autoredirect: false,
+      },
+    };
+  }
   const serverConfig = {
     server: { http_addr: `127.0.0.1:${port}`, tls_cert_file: certs.certPath, tls_key_file: certs.keyPath },
     trust_service: trustService,
+    ...(auth ? { auth } : {}),
     logging: { level: 'warn' },
     storage: { backend: 'memory' },
   };
@@ -142,6 +183,7 @@ export async function startNotaryServer(signer: 'local' | 'remote' = 'local'): P
     await waitHealthy(url, certs.caPem, server);
   } catch (err) {
     await Promise.all(procs.map(stopProcess));
+    await tokenServer?.stop();
     throw err;
   }
   return {
@@ -150,8 +192,10 @@ export async function startNotaryServer(signer: 'local' | 'remote' = 'local'): P
     certs,
     signer,
     dir,
+    ...(tokenServer && opts.tokenAuth ? { tokenServer, credentials: { user: opts.tokenAuth.user, password: opts.tokenAuth.password } } : {}),
     stop: async () => {
       await Promise.all(procs.reverse().map(stopProcess));
+      await tokenServer?.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -192,8 +236,11 @@ export class NotaryCli {
   }
 
   async run(...args: string[]): Promise<string> {
+    // behind token auth the CLI reads base64(user:password) from NOTARY_AUTH (it would prompt otherwise)
+    const creds = this.server.credentials;
+    const auth = creds ? { NOTARY_AUTH: Buffer.from(`${creds.user}:${creds.password}`).toString('base64') } : {};
     try {
-      const { stdout } = await run('notary', ['-c', this.config, ...args], { env: { ...process.env, ...PASSPHRASES }, timeout: 30_000 });
+      const { stdout } = await run('notary', ['-c', this.config, ...args], { env: { ...process.env, ...PASSPHRASES, ...auth }, timeout: 30_000 });
       return stdout;
     } catch (err) {
       const e = err as { stderr?: string; message: string };

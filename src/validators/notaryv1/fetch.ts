@@ -54,7 +54,9 @@ function mapTransportError(where: string, host: string, err: unknown, signal: Ab
     return notaryError(NOTARY_ERRORS.timeout, `could not fetch ${where} before the admission deadline (Notary is slow or down): ${reason}`, undefined, err);
   }
   if (e.code === 'REGISTRY_UNAUTHORIZED' || e.code === 'REGISTRY_FORBIDDEN') {
-    return notaryError(NOTARY_ERRORS.unauthorized, `could not fetch ${where}: ${reason}`, undefined, err);
+    // a notaryv1 validator takes its credentials under `auth:`, not a top-level `secretName`
+    const hint = reason.replace(/; set secretName on the validator$/, '; set auth.secretName (or auth.username and auth.password) on the validator');
+    return notaryError(NOTARY_ERRORS.unauthorized, `could not fetch ${where}: ${hint}`, undefined, err);
   }
   if (e.code === 'RESPONSE_TOO_LARGE') return notaryError(NOTARY_ERRORS.tooLarge, `could not fetch ${where}: ${reason}`, undefined, err);
   return notaryError(NOTARY_ERRORS.unreachable, `could not fetch ${where}: ${reason}`, undefined, err);

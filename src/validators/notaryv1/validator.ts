@@ -1,3 +1,4 @@
+import { raceAbort } from '../../deadline.js';
 import { ImprimaturError, toImprimaturError } from '../../errors.js';
 import type { RuleOptions } from '../../config/types.js';
 import type { ImageReference } from '../../image/types.js';
@@ -86,22 +87,5 @@ export class NotaryV1Validator implements Validator {
 function withDeadline<T>(work: Promise<T>, signal: AbortSignal, what: string): Promise<T> {
   const timeout = (): ImprimaturError =>
     notaryError(NOTARY_ERRORS.timeout, `${what} did not finish before the admission deadline (Notary is slow or down)`);
-  if (signal.aborted) {
-    work.catch(() => undefined);
-    return Promise.reject(timeout());
-  }
-  return new Promise<T>((resolvePromise, reject) => {
-    const onAbort = (): void => reject(timeout());
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolvePromise(v);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err instanceof ImprimaturError ? err : toImprimaturError(err));
-      },
-    );
-  });
+  return raceAbort(work, signal, timeout, (err) => (err instanceof ImprimaturError ? err : toImprimaturError(err)));
 }
