@@ -6,11 +6,17 @@ import { startRegistry, type TestRegistry } from '../test/harness/registry.js';
 import { review, workload } from '../test/support/reviews.js';
 import { startWebhook, type TestWebhook } from '../test/support/webhook.js';
 import { cosignConfig, pushSignedWorld, type SignedWorld } from '../test/cache/world.js';
+import { startWebhookProcess, type WebhookProcess } from './webhook-process.js';
 
 export interface BenchWorld {
   registry: TestRegistry;
   world: SignedWorld;
+  /** In-process webhook (warm-path comparison with the in-process baseline handler). */
   webhook: TestWebhook;
+  /** The webhook as its own process from dist/ (fan-out latency, memory). */
+  proc: WebhookProcess;
+  /** `127.0.0.1:port` of the docker-registry itself, bypassing the counting front (timing without the proxy hop). */
+  directHost: string;
   ca: string;
   close(): Promise<void>;
 }
@@ -19,10 +25,13 @@ export async function setup(): Promise<BenchWorld> {
   const registry = await startRegistry();
   const world = await pushSignedWorld(registry, 10, 1);
   const webhook = await startWebhook(cosignConfig(registry, world.key, { expirySeconds: 3600 }));
-  const ca = localSelfSigned(join(tmpdir(), 'imprimatur-test-tls')).cert;
+  const tls = localSelfSigned(join(tmpdir(), 'imprimatur-test-tls'));
+  const proc = await startWebhookProcess(cosignConfig(registry, world.key, { expirySeconds: 3600 }), tls);
+  const ca = tls.cert;
   return {
-    registry, world, webhook, ca,
+    registry, world, webhook, proc, ca, directHost: new URL(registry.directUrl).host,
     async close() {
+      await proc.close();
       await webhook.close();
       await registry.stop();
     },

@@ -4,7 +4,7 @@
  * pinned to verified digests. Those images are admitted without a second registry round trip — but only when
  * the owner really exists with the UID the child names, and only for images equal to the owner's pinned ones.
  */
-import { KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
 import { raceAbort } from '../deadline.js';
 import type { Logger } from '../log.js';
 import type { AdmissionRequest } from './review.js';
@@ -24,14 +24,26 @@ interface OwnerReference {
 /** Reads one object from the API server; injectable so the lookup can be exercised against any API server. */
 export type ObjectReader = (ref: { apiVersion: string; kind: string; name: string; namespace: string }, signal: AbortSignal) => Promise<KubernetesObject>;
 
-/** A reader backed by @kubernetes/client-node: in-cluster config, or KUBECONFIG / the given file. */
+/**
+ * A reader backed by @kubernetes/client-node: in-cluster config, or KUBECONFIG / the given file.
+ * The library (about 60 MiB of memory) is loaded on first use, so a webhook without child approval never pays for it.
+ */
 export function kubernetesObjectReader(kubeconfigFile?: string): ObjectReader {
-  const kc = new KubeConfig();
-  if (kubeconfigFile) kc.loadFromFile(kubeconfigFile);
-  else kc.loadFromDefault();
-  const api = KubernetesObjectApi.makeApiClient(kc);
+  let api: Promise<KubernetesObjectApi> | undefined;
+  const client = async (): Promise<KubernetesObjectApi> => {
+    const k8s = await import('@kubernetes/client-node');
+    const kc = new k8s.KubeConfig();
+    if (kubeconfigFile) kc.loadFromFile(kubeconfigFile);
+    else kc.loadFromDefault();
+    return k8s.KubernetesObjectApi.makeApiClient(kc);
+  };
   return async (ref, signal) => {
-    const read = api.read({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } });
+    // A failed start (bad kubeconfig) is retried on the next request instead of being remembered.
+    api ??= client().catch((err: unknown) => {
+      api = undefined;
+      throw err;
+    });
+    const read = (await api).read({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } });
     return raceAbort(read, signal, () => new Error('the admission deadline passed'));
   };
 }

@@ -169,6 +169,7 @@ describe('Helm chart: test values', function () {
     expect(mounts['/app/config/alert-templates']).to.equal('alert-templates');
     const env = Object.fromEntries(c.env.map((e: Obj) => [e.name, e.value ?? e.valueFrom]));
     expect(env).to.deep.include({ REDIS_URL: 'redis://redis.cache:6379/0', IMPRIMATUR_TEMPLATE_DIRS: '/app/config/alert-templates' });
+    expect(env.NODE_OPTIONS, 'the default heap bound (kubernetes.deployment.heapLimitMiB)').to.equal('--max-old-space-size=128');
     expect(findObject(objects, 'ConfigMap', 'imprimatur-alert-templates').data).to.have.key('team.json');
   });
 });
