@@ -4,21 +4,9 @@ import { parseImageReference } from '../../src/image/reference.js';
 import { ImprimaturError } from '../../src/errors.js';
 import { startWebhook, type TestWebhook } from '../support/webhook.js';
 import { review, workload } from '../support/reviews.js';
+import { staticPolicy } from '../support/configs.js';
 
-const CONFIG = `
-validators:
-  - name: allow
-    type: static
-    approve: true
-  - name: deny
-    type: static
-    approve: false
-policy:
-  - pattern: "*:*"
-    validator: deny
-  - pattern: "registry.k8s.io/*"
-    validator: allow
-`;
+const CONFIG = staticPolicy();
 
 /** Strings that look like references: mixes of the reference alphabet and hostile characters. */
 const referenceLike = fc.stringMatching(/^[a-zA-Z0-9.:/@_\-+,"' \\\u0000\u00e9]{0,80}$/);

@@ -14,11 +14,11 @@ import { applyManifests, retargetWebhook, type KubeApiServer } from '../harness/
 import type { TestRegistry } from '../harness/registry.js';
 import type { TestKey } from '../harness/cosign-signing.js';
 import type { TestWebhook } from '../support/webhook.js';
+import { cosignKeyValidator } from '../support/configs.js';
 
 export const NS = 'e2e';
 export const STATIC_ALLOWED = 'registry.k8s.io/pause:3.9';
 
-const indent = (pem: string, n: number) => pem.trim().split('\n').map((l) => `${' '.repeat(n)}${l}`).join('\n');
 
 /** deny `*:*`, allow `registry.k8s.io/*`, cosign-verify `<registry>/myorg/*` (no transparency log). */
 export function policyConfig(reg: TestRegistry, key: TestKey, features: Record<string, unknown> = {}): string {
@@ -32,13 +32,7 @@ validators:
   - name: allow
     type: static
     approve: true
-  - name: myorg
-    type: cosign
-    trustRoots:
-      - name: default
-        key: |
-${indent(key.publicPem, 10)}
-policy:
+${cosignKeyValidator('myorg', key.publicPem)}policy:
   - pattern: "*:*"
     validator: deny
   - pattern: "registry.k8s.io/*"

@@ -2,21 +2,10 @@ import { expect } from 'chai';
 import { startHttpReceiver, type HttpReceiver } from '../harness/http-receiver.js';
 import { startWebhook } from '../support/webhook.js';
 import { review, workload } from '../support/reviews.js';
+import { staticPolicy } from '../support/configs.js';
 
 const config = (admitUrl: string, rejectUrl: string, opts: { fail?: boolean; detection?: boolean } = {}) => `
-validators:
-  - name: allow
-    type: static
-    approve: true
-  - name: deny
-    type: static
-    approve: false
-policy:
-  - pattern: "*:*"
-    validator: deny
-  - pattern: "registry.k8s.io/*"
-    validator: allow
-features:
+${staticPolicy()}features:
   detectionMode: ${opts.detection ? 'true' : 'false'}
 alerting:
   clusterIdentifier: prod-eu-1

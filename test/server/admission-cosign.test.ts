@@ -7,8 +7,8 @@ import { startRegistry, type TestRegistry } from '../harness/registry.js';
 import { generateTestKey, signImage, type TestKey } from '../harness/cosign-signing.js';
 import { startWebhook, writeTempConfig, type TestWebhook } from '../support/webhook.js';
 import { applyPatch, review, workload } from '../support/reviews.js';
+import { cosignKeyValidator } from '../support/configs.js';
 
-const indent = (pem: string, n: number) => pem.trim().split('\n').map((l) => `${' '.repeat(n)}${l}`).join('\n');
 
 const config = (reg: TestRegistry, key: TestKey, features = '', mode = 'mutate') => `
 insecureRegistries: ["${reg.host}"]
@@ -16,13 +16,7 @@ validators:
   - name: deny
     type: static
     approve: false
-  - name: myorg
-    type: cosign
-    trustRoots:
-      - name: default
-        key: |
-${indent(key.publicPem, 10)}
-policy:
+${cosignKeyValidator('myorg', key.publicPem)}policy:
   - pattern: "*:*"
     validator: deny
   - pattern: "${reg.host}/myorg/*"

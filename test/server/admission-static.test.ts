@@ -1,23 +1,11 @@
 import { expect } from 'chai';
 import { startWebhook, type TestWebhook } from '../support/webhook.js';
 import { review, workload } from '../support/reviews.js';
+import { staticPolicy } from '../support/configs.js';
 
-const CONFIG = (features = '') => `
-validators:
-  - name: allow
-    type: static
-    approve: true
-  - name: deny
-    type: static
-    approve: false
-policy:
-  - pattern: "*:*"
-    validator: deny
-  - pattern: "registry.k8s.io/*"
+const CONFIG = (features = '') => `${staticPolicy(`  - pattern: "allowed.example.com/*"
     validator: allow
-  - pattern: "allowed.example.com/*"
-    validator: allow
-${features}`;
+`)}${features}`;
 
 const KINDS = ['Pod', 'Deployment', 'ReplicaSet', 'DaemonSet', 'StatefulSet', 'ReplicationController', 'Job', 'CronJob'];
 

@@ -6,16 +6,10 @@ import { silentLogger } from '../../src/log.js';
 import { Runtime } from '../../src/server/runtime.js';
 import { startWebhook } from '../support/webhook.js';
 import { review, workload } from '../support/reviews.js';
+import { STATIC_VALIDATORS } from '../support/configs.js';
 
 const policy = (nginx: 'allow' | 'deny') => `
-validators:
-  - name: allow
-    type: static
-    approve: true
-  - name: deny
-    type: static
-    approve: false
-policy:
+${STATIC_VALIDATORS}policy:
   - pattern: "*:*"
     validator: deny
   - pattern: "docker.io/library/nginx"
