@@ -73,12 +73,9 @@ export class Engine {
 
   /** Decides one image. Never throws: every failure becomes a denied decision with a reason. */
   async check(image: string, ctx: ValidationContext): Promise<ImageCheck> {
-    let reference: ImageReference;
-    try {
-      reference = parseImageReference(image);
-    } catch (err) {
-      const e = toImprimaturError(err, 'IMAGE_REFERENCE_INVALID');
-      return { decision: { image, outcome: 'denied', code: e.code, reason: e.message }, runnersUp: [] };
+    const reference = this.parse(image);
+    if (reference instanceof ImprimaturError) {
+      return { decision: { image, outcome: 'denied', code: reference.code, reason: reference.message }, runnersUp: [] };
     }
     const match = this.matcher.match(reference);
     if (!match) {
@@ -129,6 +126,23 @@ export class Engine {
       observe('denied', e.code);
       return { reference, rule, runnersUp, decision: { ...base, outcome: 'denied', code: e.code, reason: e.message, details: marked(record) } };
     }
+  }
+
+  /** Parsed references by the string written in the workload (bounded; the same images come back on every request). */
+  private readonly references = new Map<string, ImageReference | ImprimaturError>();
+
+  private parse(image: string): ImageReference | ImprimaturError {
+    let parsed = this.references.get(image);
+    if (parsed === undefined) {
+      try {
+        parsed = parseImageReference(image);
+      } catch (err) {
+        parsed = toImprimaturError(err, 'IMAGE_REFERENCE_INVALID');
+      }
+      if (this.references.size >= 10_000) this.references.clear();
+      this.references.set(image, parsed);
+    }
+    return parsed;
   }
 
   /** validator.validate, through the cache and the in-flight coalescing when the validator is cacheable. */

@@ -1,4 +1,5 @@
 /** AdmissionReview → per-image decisions → allow / deny / allow-with-warning, JSONPatch and an event. */
+import { setMaxListeners } from 'node:events';
 import type { Logger } from '../log.js';
 import type { Engine } from './engine.js';
 import { digestPatch } from './patch.js';
@@ -52,7 +53,32 @@ export async function handleAdmissionReview(review: AdmissionReview, ctx: Handle
   }
 
   const deadlineMs = Math.min(ctx.engine.config.requestTimeoutMs, ctx.deadlineMs ?? Infinity);
-  const signal = AbortSignal.timeout(Math.max(1, deadlineMs));
+  // One deadline for the whole request (a plain timer: cheaper than AbortSignal.timeout, and cleared when done).
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), Math.max(1, deadlineMs));
+  try {
+    return await decide(ctx, { req, containers, signal: deadline.signal, deadlineMs, where, started });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** One request being decided: its containers, its deadline, and how it is named in messages. */
+interface RequestScope {
+  req: AdmissionRequest;
+  containers: ContainerImage[];
+  signal: AbortSignal;
+  deadlineMs: number;
+  /** `Kind namespace/name`, for messages. */
+  where: string;
+  started: number;
+}
+
+async function decide(ctx: HandlerContext, { req, containers, signal, deadlineMs, where, started }: RequestScope): Promise<HandledReview> {
+  // Every image of the request (and coalesced verifications) listens to this one signal.
+  setMaxListeners(100, signal);
+  const kind = req.kind.kind;
+  const { features } = ctx.engine.config;
   const now = ctx.now ?? (() => new Date());
   const distinct = [...new Set(containers.map((c) => c.image))];
 

@@ -12,8 +12,16 @@ export interface KeyParts {
   reference: string;
 }
 
+/** Canonical JSON of each rule's options, computed once: a rule's `with` object is the same on every request. */
+const canonicalOptions = new WeakMap<object, string>();
+
 export function cacheKey(p: KeyParts): string {
-  const material = JSON.stringify([p.generation, p.validatorType, p.validatorName, canonical(p.options), p.reference]);
+  let options = canonicalOptions.get(p.options);
+  if (options === undefined) {
+    options = JSON.stringify(canonical(p.options));
+    canonicalOptions.set(p.options, options);
+  }
+  const material = JSON.stringify([p.generation, p.validatorType, p.validatorName, options, p.reference]);
   return createHash('sha256').update(material).digest('hex');
 }
 

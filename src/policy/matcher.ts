@@ -24,8 +24,13 @@ interface CompiledRule {
   position: number;
 }
 
+/** How many distinct references the matcher remembers before it starts over. */
+const MEMO_LIMIT = 10_000;
+
 export class PolicyMatcher {
   private readonly rules: CompiledRule[];
+  /** Decisions by normalised reference: the rules never change, so neither does the answer. */
+  private readonly memo = new Map<string, PolicyMatch | undefined>();
 
   /** Throws ImprimaturError `POLICY_PATTERN_INVALID` for an unusable pattern (the config loader reports these first via checkPattern). */
   constructor(rules: PolicyRule[]) {
@@ -40,6 +45,14 @@ export class PolicyMatcher {
 
   /** The winning rule and the runners-up for `ref`, or undefined when no rule matches. */
   match(ref: ImageReference): PolicyMatch | undefined {
+    if (this.memo.has(ref.normalized)) return this.memo.get(ref.normalized);
+    const found = this.rank(ref);
+    if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
+    this.memo.set(ref.normalized, found);
+    return found;
+  }
+
+  private rank(ref: ImageReference): PolicyMatch | undefined {
     const ranked = this.rules
       .filter((candidate) => candidate.pattern.matches(ref))
       .map((candidate) => ({
