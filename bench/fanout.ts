@@ -17,6 +17,7 @@ import { cpus } from 'node:os';
 import { cosignConfig } from '../test/cache/world.js';
 import { median } from './load.js';
 import { admitted, deploymentReview, podReview, type BenchWorld } from './setup.js';
+import { processCpuMs } from './process-cpu.js';
 
 export interface FanoutResult {
   iterations: number;
@@ -51,10 +52,7 @@ function registryCpu(): (() => number) | undefined {
     }
   });
   if (!pid) return undefined;
-  return () => {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // clock ticks (USER_HZ 100) → ms
-  };
+  return () => processCpuMs(Number(pid));
 }
 
 export async function fanout(b: BenchWorld, iterations: number): Promise<FanoutResult> {

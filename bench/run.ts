@@ -25,13 +25,14 @@ async function main(): Promise<void> {
     const m = await memory(b, num('BENCH_MEMORY_REQUESTS', 100_000), concurrency);
     const doc = {
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, platform: process.platform },
-      warm: { ...w, throughputRatio: round(w.throughputRatio), target: '>= 0.8' },
+      warm: { ...w, throughputRatio: round(w.throughputRatio), cpuRatio: round(w.cpuRatio), target: '>= 0.8' },
       cold: { ...c, ratio: round(c.ratio), target: '<= 1.3' },
       fanout: { ...f, latencyRatio: round(f.latencyRatio), target: 'registryRequests == expectedRegistryRequests, latencyRatio <= 2' },
       memory: { ...m, target: 'rssMiB (webhook process) < 150, no growth in the last half' },
     };
     const rows: Array<[string, string, string, string]> = [
       ['warm throughput (req/s)', round(w.throughput, 0).toString(), `baseline ${round(w.baselineThroughput, 0)}`, `ratio ${round(w.throughputRatio)} (>= 0.8)`],
+      ['warm server CPU per request (ms)', round(w.cpuPerRequestMs, 3).toString(), `baseline ${round(w.baselineCpuPerRequestMs, 3)}`, `ratio ${round(w.cpuRatio)} (baseline / webhook)`],
       ['warm p50 / p99 (ms)', `${round(w.p50Ms)} / ${round(w.p99Ms)}`, `baseline ${round(w.baselineP50Ms)} / ${round(w.baselineP99Ms)}`, `errors ${w.errors}`],
       ['cold verification (ms)', round(c.verificationMs).toString(), `bare GETs ${round(c.bareRequestsMs)}`, `ratio ${round(c.ratio)} (<= 1.3)`],
       ['fan-out registry requests', f.registryRequests.toString(), `10 x ${f.registryRequestsOneImage} = ${f.expectedRegistryRequests}`, f.registryRequests === f.expectedRegistryRequests ? 'equal' : 'DIFFERENT'],
