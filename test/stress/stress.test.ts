@@ -21,6 +21,13 @@ import { openLoop, percentile, type Sample } from './load-schedule.js';
 const SECONDS = Number(process.env.STRESS_SECONDS ?? '') || 8;
 const RATE = Number(process.env.STRESS_RATE ?? '') || 50;
 const P99_MS = Number(process.env.STRESS_P99_MS ?? '') || 100;
+/**
+ * The latency bound is checked on the full load (`npm run test:stress`: 30 s, ~1200 warm samples) or when
+ * STRESS_P99_MS is set. The short form inside `npm test` has ~80 warm samples, where p99 is one GC pause or TLS
+ * handshake away from any bound, so there it is printed, not asserted: speed is measured by the benchmark and the
+ * full stress run, not by a timed unit test. Correctness under faults is asserted in both forms.
+ */
+const ASSERT_P99 = SECONDS >= 30 || process.env.STRESS_P99_MS !== undefined;
 /** After a fault ends, decisions must be right again within this long. */
 const RECOVERY_MS = 3000;
 
@@ -127,7 +134,7 @@ describe(`stress: ${RATE} req/s for ${SECONDS} s with faults`, function () {
     const wrongSigned = samples.filter((s) => s.kind === 'signed' && s.allowed === false && !inFault(s)?.mayDenySigned);
     expect(wrongSigned.map((s) => `${(s.at / 1000).toFixed(2)}s`), 'signed images admitted outside faults and during cached faults').to.deep.equal([]);
     expect(samples.length).to.equal(Math.round(RATE * SECONDS));
-    expect(warmP99, `warm-path p99 under ${P99_MS} ms`).to.be.below(P99_MS);
+    if (ASSERT_P99) expect(warmP99, `warm-path p99 under ${P99_MS} ms`).to.be.below(P99_MS);
     // after the last fault the webhook decides fresh (cold after the good config) and correctly
     const tail = samples.filter((s) => s.at > (faults.at(-1)!.endedAt ?? 0) + 500);
     expect(tail.length).to.be.greaterThan(0);
