@@ -2,7 +2,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../log.js';
 import { handleAdmissionReview } from '../admission/handler.js';
-import { BadRequestError, parseAdmissionReview, reviewResponse } from '../admission/review.js';
+import { BadRequestError, clampWarning, parseAdmissionReview, reviewResponse } from '../admission/review.js';
 import type { Runtime } from './runtime.js';
 
 export interface AppOptions {
@@ -71,8 +71,16 @@ export function createApp(options: AppOptions): express.Express {
     } catch (err) {
       logger.error({ err, uid: review.request.uid }, 'admission handler failed');
       runtime.onDecisionError?.(review, err);
-      // Fail closed with a well-formed AdmissionReview.
-      res.json(reviewResponse(review, { uid: review.request.uid, allowed: false, status: { code: 500, message: `Imprimatur could not decide this request: ${(err as Error).message}` } }));
+      // Fail closed with a well-formed AdmissionReview — except in detection mode, which never blocks.
+      const reason = `Imprimatur could not decide this request: ${(err as Error).message}`;
+      res.json(
+        reviewResponse(
+          review,
+          engine.engine.config.features.detectionMode
+            ? { uid: review.request.uid, allowed: true, warnings: [clampWarning(`detection mode: ${reason}`)] }
+            : { uid: review.request.uid, allowed: false, status: { code: 500, message: reason } },
+        ),
+      );
     } finally {
       engine.release();
     }

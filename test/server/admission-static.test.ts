@@ -193,3 +193,31 @@ describe('webhook features', () => {
     }
   });
 });
+
+describe('an unexpected failure inside the handler (fault injected through the child-approval hook)', () => {
+  const failingHook = { setup: (rt: { ownerImages?: unknown }) => { rt.ownerImages = () => { throw new Error('injected fault'); }; } };
+
+  it('fails closed: a well-formed AdmissionReview denying with code 500 and the reason', async () => {
+    const hook = await startWebhook(CONFIG(), failingHook as never);
+    try {
+      const res = await hook.post(review('Pod', workload('Pod', { containers: ['registry.k8s.io/pause:3.9'] })));
+      expect(res.status).to.equal(200);
+      expect(res.json.response.allowed).to.equal(false);
+      expect(res.json.response.status).to.deep.include({ code: 500 });
+      expect(res.json.response.status.message).to.contain('injected fault');
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it('in detection mode admits with a warning instead (detection mode never blocks)', async () => {
+    const hook = await startWebhook(CONFIG('features:\n  detectionMode: true\n'), failingHook as never);
+    try {
+      const res = await hook.post(review('Pod', workload('Pod', { containers: ['nginx:1.25'] })));
+      expect(res.json.response.allowed).to.equal(true);
+      expect(res.json.response.warnings[0]).to.match(/^detection mode: Imprimatur could not decide this request: injected fault/);
+    } finally {
+      await hook.close();
+    }
+  });
+});
