@@ -1,5 +1,6 @@
 /** JSON Schemas of a `cosign` validator entry and of the cosign options of a policy rule (Connaisseur's format). */
 
+import { authSchema } from '../../registry/auth-schema.js';
 type Schema = Record<string, unknown>;
 
 const pem = (description: string): Schema => ({ type: 'string', minLength: 1, description });
@@ -41,18 +42,9 @@ export const cosignConfigSchema: Schema = {
     type: { const: 'cosign' },
     trustRoots: { type: 'array', minItems: 1, items: trustRootSchema },
     cert: pem('PEM CA certificate(s) the registry\'s TLS certificate chains to (besides the system CAs).'),
-    auth: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        secretName: { type: 'string', minLength: 1, description: 'Mounted kubernetes.io/dockerconfigjson secret.' },
-        username: { type: 'string', minLength: 1 },
-        password: { type: 'string', minLength: 1 },
-        useKeychain: { type: 'boolean', description: 'Connaisseur option; accepted, not implemented: the registry is accessed anonymously unless secretName or username/password is set.' },
-      },
-      dependencies: { username: ['password'], password: ['username'] },
-      not: { required: ['secretName', 'username'] },
-    },
+    auth: authSchema('Mounted kubernetes.io/dockerconfigjson secret.', {
+      useKeychain: { type: 'boolean', description: 'Connaisseur option; accepted, not implemented: the registry is accessed anonymously unless secretName or username/password is set.' },
+    }),
     host: {
       type: 'object',
       additionalProperties: false,

@@ -1,5 +1,7 @@
 /** JSON Schemas of a `notaryv1` validator entry and of its options in a policy rule's `with` block. */
 
+import { authSchema } from '../../registry/auth-schema.js';
+
 type Schema = Record<string, unknown>;
 
 export const DEFAULT_NOTARY_HOST = 'notary.docker.io';
@@ -22,17 +24,7 @@ export const notaryV1ConfigSchema: Schema = {
       description: `Notary server host[:port]; https is implied. Default ${DEFAULT_NOTARY_HOST}.`,
     },
     cert: { type: 'string', minLength: 1, description: "PEM CA certificate(s) the Notary server's TLS certificate chains to (besides the system CAs)." },
-    auth: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        secretName: { type: 'string', minLength: 1, description: 'Mounted kubernetes.io/dockerconfigjson secret with credentials for the Notary host.' },
-        username: { type: 'string', minLength: 1 },
-        password: { type: 'string', minLength: 1 },
-      },
-      dependencies: { username: ['password'], password: ['username'] },
-      not: { required: ['secretName', 'username'] },
-    },
+    auth: authSchema('Mounted kubernetes.io/dockerconfigjson secret with credentials for the Notary host.'),
     trustRoots: {
       type: 'array',
       minItems: 1,
