@@ -28,6 +28,8 @@ COPY --from=build /app/bin ./bin
 COPY --from=build /app/config ./config
 COPY --from=build /app/secrets ./secrets
 COPY alert-templates ./alert-templates
+# The shipped default policy: `imprimatur check-config` / `explain` without --config, and a starting point.
+COPY policies ./policies
 # Files stay root-owned and read-only for the process; the chart also sets readOnlyRootFilesystem.
 USER 10001:20001
 EXPOSE 5000
