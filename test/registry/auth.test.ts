@@ -2,22 +2,12 @@ import { expect } from 'chai';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir } from '../harness/temp-dirs.js';
-import { ImprimaturError } from '../../src/errors.js';
 import { createRegistryClient } from '../../src/registry/client.js';
 import type { RegistryClient } from '../../src/registry/types.js';
 import { startRegistry, type TestRegistry } from '../harness/registry.js';
+import { deadline, failure } from '../support/failures.js';
 
-const deadline = (): AbortSignal => AbortSignal.timeout(15_000);
 const USER = { user: 'alice', password: 'wonder:land' };
-
-async function failure(p: Promise<unknown>): Promise<ImprimaturError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err, 'expected the call to fail').to.be.instanceOf(ImprimaturError);
-  return err as ImprimaturError;
-}
 
 /** Writes `<dir>/<name>/.dockerconfigjson` and returns dir. */
 function writeSecret(name: string, auths: Record<string, { user: string; password: string }>): string {

@@ -1,19 +1,9 @@
 import { expect } from 'chai';
-import { ImprimaturError } from '../../src/errors.js';
 import { createRegistryClient } from '../../src/registry/client.js';
 import type { RegistryClient, RepositoryRef } from '../../src/registry/types.js';
 import { startRegistry, type TestRegistry } from '../harness/registry.js';
+import { deadline, failure } from '../support/failures.js';
 
-const deadline = (ms = 15_000): AbortSignal => AbortSignal.timeout(ms);
-
-async function failure(p: Promise<unknown>): Promise<ImprimaturError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err, 'expected the call to fail').to.be.instanceOf(ImprimaturError);
-  return err as ImprimaturError;
-}
 
 describe('registry client: a misbehaving registry', () => {
   let registry: TestRegistry;

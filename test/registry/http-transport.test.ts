@@ -3,8 +3,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHttpTransport } from '../../src/registry/http.js';
 import { startRegistry, type TestRegistry } from '../harness/registry.js';
+import { deadline } from '../support/failures.js';
 
-const deadline = (): AbortSignal => AbortSignal.timeout(15_000);
 
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));

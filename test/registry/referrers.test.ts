@@ -3,8 +3,8 @@ import { createRegistryClient } from '../../src/registry/client.js';
 import type { RegistryClient, RepositoryRef } from '../../src/registry/types.js';
 import { startRegistry, type TestRegistry } from '../harness/registry.js';
 import type { PushedImage } from '../harness/registry-push.js';
+import { deadline } from '../support/failures.js';
 
-const deadline = (): AbortSignal => AbortSignal.timeout(15_000);
 const BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 const SBOM = 'application/spdx+json';
 

@@ -4,8 +4,8 @@ import { ImprimaturError } from '../../src/errors.js';
 import { createRegistryClient, MAX_MANIFEST_BYTES } from '../../src/registry/client.js';
 import type { RegistryClient, RepositoryRef } from '../../src/registry/types.js';
 import { startRegistry, type TestRegistry } from '../harness/registry.js';
+import { deadline } from '../support/failures.js';
 
-const deadline = (): AbortSignal => AbortSignal.timeout(15_000);
 const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 describe('registry client: manifests against a real registry (plain HTTP, listed as insecure)', () => {

@@ -1,19 +1,9 @@
 import { expect } from 'chai';
-import { ImprimaturError } from '../../src/errors.js';
 import { createRegistryClient } from '../../src/registry/client.js';
 import { createHttpTransport } from '../../src/registry/http.js';
 import { startRegistry, type TestRegistry } from '../harness/registry.js';
+import { deadline, failure } from '../support/failures.js';
 
-const deadline = (): AbortSignal => AbortSignal.timeout(15_000);
-
-async function failure(p: Promise<unknown>): Promise<ImprimaturError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err, 'expected the call to fail').to.be.instanceOf(ImprimaturError);
-  return err as ImprimaturError;
-}
 
 describe('registry client: TLS and the insecure-registry list', () => {
   let tlsRegistry: TestRegistry;
