@@ -4,7 +4,7 @@
  * real `notary` CLI to publish trust data. Debian package `notary` (installed here if missing).
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -12,6 +12,7 @@ import { Agent, request } from 'undici';
 import { freePort } from './ports.js';
 import { createTestCertificates, type TestCertificates } from './tls.js';
 import { startTokenServer, type TokenServer } from './token-server.js';
+import { ensureInstalled } from './apt.js';
 
 const run = promisify(execFile);
 
@@ -23,13 +24,9 @@ const PASSPHRASES = {
   NOTARY_DELEGATION_PASSPHRASE: 'test-delegation-passphrase',
 };
 
-/** Installs Debian's `notary` package when the binaries are missing (needs root and apt). */
+/** Installs Debian's `notary` package when the binaries are missing (needs root or sudo, and apt). */
 export function ensureNotaryInstalled(): void {
-  const have = (bin: string): boolean => ['/usr/bin', '/usr/local/bin'].some((d) => existsSync(join(d, bin)));
-  if (have('notary') && have('notary-server') && have('notary-signer')) return;
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update'], { stdio: 'ignore', env });
-  execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'notary'], { stdio: 'ignore', env });
+  ensureInstalled(['notary', 'notary-server', 'notary-signer'], ['notary']);
 }
 
 export interface NotaryServer {

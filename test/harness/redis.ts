@@ -7,6 +7,7 @@ import { createConnection } from 'node:net';
 import { freePort } from './ports.js';
 import { makeTempDir } from './temp-dirs.js';
 import { createTestCertificates, type TestCertificates } from './tls.js';
+import { ensureInstalled } from './apt.js';
 
 export interface TestRedis {
   /** `redis://…` or `rediss://…` (with the password when set). */
@@ -27,24 +28,7 @@ export interface TestRedis {
 
 /** Installs redis-server with apt on a fresh machine (as scripts/ensure-test-deps.sh does). */
 export function ensureRedisInstalled(): void {
-  if (has('redis-server') && has('redis-cli')) return;
-  const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
-  const run = (args: string[]) => {
-    const [cmd, ...rest] = [...sudo, ...args];
-    execFileSync(cmd!, rest, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  };
-  run(['apt-get', 'update']);
-  run(['apt-get', 'install', '-y', '--no-install-recommends', 'redis-server']);
-  if (!has('redis-server')) throw new Error('redis-server is still missing after apt-get install');
-}
-
-function has(cmd: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
+  ensureInstalled(['redis-server', 'redis-cli'], ['redis-server']);
 }
 
 const running = new Set<ChildProcess>();

@@ -8,6 +8,7 @@ import { freePort } from './ports.js';
 import { RegistryPusher } from './registry-push.js';
 import { createTestCertificates, type TestCertificates } from './tls.js';
 import { startTokenServer, type TokenServer } from './token-server.js';
+import { ensureInstalled } from './apt.js';
 
 /**
  * A real Debian `docker-registry` (distribution 2.8) on loopback, for tests.
@@ -61,28 +62,7 @@ const PACKAGES = ['docker-registry', 'skopeo', 'umoci', 'apache2-utils'];
 
 /** Installs the Debian packages when `docker-registry` is missing (fresh machine); fails loudly otherwise. */
 export function ensureRegistryInstalled(): void {
-  if (commandExists('docker-registry') && commandExists('htpasswd')) return;
-  const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
-  const run = (args: string[]): void => {
-    const [cmd, ...rest] = [...sudo, ...args];
-    execFileSync(cmd!, rest, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  };
-  try {
-    run(['apt-get', 'update']);
-    run(['apt-get', 'install', '-y', '--no-install-recommends', ...PACKAGES]);
-  } catch (err) {
-    throw new Error(`docker-registry is not installed and "apt-get install ${PACKAGES.join(' ')}" failed: ${String(err)}`);
-  }
-  if (!commandExists('docker-registry')) throw new Error('docker-registry is still missing after apt-get install');
-}
-
-function commandExists(cmd: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
+  ensureInstalled(['docker-registry', 'htpasswd'], PACKAGES);
 }
 
 const cleanups = new Set<() => void>();
