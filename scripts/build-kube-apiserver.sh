@@ -39,6 +39,10 @@ for d in github.com/modern-go/reflect2 github.com/json-iterator/go; do
   rm -rf "vendor/$d" && mkdir -p "vendor/$d" && cp -a "/usr/share/gocode/src/$d/." "vendor/$d/"
   find "vendor/$d" -name '*_test.go' -delete
 done
+# Debian's Go 1.19 builds this tree; a newer Go first on PATH (polyglot machines: /usr/local/go) does not.
+GO119=/usr/lib/go-1.19/bin
+[ -x "$GO119/go" ] || { echo "build-kube-apiserver: $GO119/go missing (Debian package golang-1.19-go)" >&2; exit 1; }
+export PATH=$GO119:$PATH GOTOOLCHAIN=local
 export GOPATH=$PWD/.go CGO_ENABLED=0 GOPROXY=off GOFLAGS= GOCACHE=$W/gocache
 mkdir -p .go/src/k8s.io && ln -sfn ../../.. .go/src/k8s.io/kubernetes
 HOME=$W/home KUBE_GIT_VERSION=v$VERSION make WHAT=cmd/kube-apiserver >&2
