@@ -100,8 +100,9 @@ async function decide(ctx: HandlerContext, { req, containers, signal, deadlineMs
   let message: string;
   let allowed: boolean;
   if (denied.length > 0) {
-    message = `Imprimatur denied ${where}: ${denied.map(describeDenial).join('; ')}`;
+    const reasons = denied.map(describeDenial).join('; ');
     allowed = detection;
+    message = detection ? `Imprimatur would deny ${where}: ${reasons}` : `Imprimatur denied ${where}: ${reasons}`;
     if (detection) warnings.push(...denied.map((d) => `detection mode: would deny ${describeDenial(d)}`));
   } else {
     allowed = true;
@@ -110,7 +111,9 @@ async function decide(ctx: HandlerContext, { req, containers, signal, deadlineMs
 
   const event: AdmissionEvent = {
     uid: req.uid,
-    decision: allowed ? 'admit' : 'reject',
+    // The policy's verdict picks the receivers: detection mode's would-be denials go to rejectRequest (as in Connaisseur).
+    decision: denied.length > 0 ? 'reject' : 'admit',
+    admitted: allowed,
     detectionMode: detection && denied.length > 0,
     operation: req.operation,
     kind,
@@ -131,6 +134,7 @@ async function decide(ctx: HandlerContext, { req, containers, signal, deadlineMs
         allowed = false;
         message = `Imprimatur denied ${where}: ${text}`;
         event.decision = 'reject';
+        event.admitted = false;
         event.message = message;
       } else if (detection) {
         warnings.push(`detection mode: ${text}`);
@@ -155,6 +159,7 @@ async function decide(ctx: HandlerContext, { req, containers, signal, deadlineMs
     {
       uid: req.uid, namespace: event.namespace, kind, name: event.name, operation: req.operation, user: event.user,
       outcome: allowed ? (warnings.length ? 'warned' : 'admitted') : 'denied',
+      ...(event.detectionMode ? { detectionMode: true } : {}),
       images: results.map((r) => ({ image: r.image, rule: r.rule, validator: r.validator, outcome: r.outcome, reason: r.reason, digest: r.digest })),
       durationMs: Date.now() - started,
     },

@@ -31,9 +31,14 @@ export interface ImageDecision {
 /** Everything known about one AdmissionReview after deciding it. */
 export interface AdmissionEvent {
   uid: string;
-  /** Final decision as sent to the API server. */
+  /**
+   * The policy's verdict: `reject` when the request is denied, or would be denied were detection mode off.
+   * It picks the alert receivers (`admitRequest` / `rejectRequest`).
+   */
   decision: 'admit' | 'reject';
-  /** True when the request would have been denied but detection mode admitted it. */
+  /** What the API server was told: true for every admission, including detection mode's would-be denials. */
+  admitted: boolean;
+  /** True when the verdict is `reject` but detection mode admitted the request (with a warning). */
   detectionMode: boolean;
   operation: string;
   kind: string;

@@ -76,7 +76,7 @@ function sampleRenderProblem(compiled: CompiledTemplate, receiver: { template: s
         receiver.template,
       );
     } catch (err) {
-      return `${(err as Error).message} (rendered with sample ${event.decision} data)`;
+      return `${(err as Error).message} (rendered with sample ${event.detectionMode ? 'detection-mode ' : ''}${event.decision} data)`;
     }
   }
   return undefined;

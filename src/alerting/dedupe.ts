@@ -8,7 +8,7 @@ import { eventImages } from './variables.js';
 /** Same decision, namespace, images and per-image reasons → same key. */
 export function dedupeKey(event: AdmissionEvent): string {
   const reasons = event.results.map((r) => `${r.image}\u0000${r.outcome}\u0000${r.reason}`).sort();
-  return JSON.stringify([event.decision, event.namespace, eventImages(event).sort(), reasons]);
+  return JSON.stringify([event.decision, event.detectionMode, event.namespace, eventImages(event).sort(), reasons]);
 }
 
 interface Entry {

@@ -64,7 +64,11 @@ export interface AlertVariables {
   images: string;
   image_list: string[];
   timestamp: string;
+  /** The policy's verdict; `reject` also for detection mode's would-be denials (they go to rejectRequest receivers). */
   decision: AlertDecision;
+  /** What the API server was told. */
+  admitted: boolean;
+  /** The request was admitted only because detection mode is on (decision `reject`, admitted `true`). */
   detection_mode: boolean;
   operation: string;
   kind: string;

@@ -16,10 +16,10 @@ export function eventImages(event: AdmissionEvent): string[] {
 
 export function alertMessage(event: AdmissionEvent, suppressedCount: number, dedupeSeconds: number): string {
   let text: string;
-  if (event.decision === 'reject') {
+  if (event.detectionMode) {
+    text = 'Imprimatur would reject a request (detection mode: it was admitted with a warning)';
+  } else if (event.decision === 'reject') {
     text = 'Imprimatur rejected a request';
-  } else if (event.detectionMode) {
-    text = 'Imprimatur admitted a request in detection mode that would have been rejected';
   } else {
     text = 'Imprimatur admitted a request';
   }
@@ -63,6 +63,7 @@ export function buildVariables(event: AdmissionEvent, ctx: VariableContext): Ale
     image_list: imageList,
     timestamp: event.timestamp.toISOString(),
     decision: event.decision,
+    admitted: event.admitted,
     detection_mode: event.detectionMode,
     operation: event.operation,
     kind: event.kind,

@@ -18,6 +18,7 @@ export function makeEvent(overrides: Partial<AdmissionEvent> = {}): AdmissionEve
   return {
     uid: 'req-1',
     decision: 'reject',
+    admitted: false,
     detectionMode: false,
     operation: 'CREATE',
     kind: 'Pod',

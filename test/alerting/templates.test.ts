@@ -68,6 +68,26 @@ describe('alerting: templates', () => {
     });
   }
 
+  for (const template of SHIPPED) {
+    it(`${template}: shows that a detection-mode alert was not blocked`, async () => {
+      dispatcher = createAlertDispatcher(
+        { rejectRequest: { receivers: [{ template, receiverUrl: rx.url }] } },
+        { logger: silentLogger, podId: 'imprimatur-abc', retries: 0 },
+      );
+      await dispatcher.dispatch(makeEvent({ admitted: true, detectionMode: true, message: 'Imprimatur would deny Pod team-a/web-1: image "registry.example/app:1": no signature' }), neverAborted());
+      await dispatcher.dispatch(makeEvent({ namespace: 'team-b' }), neverAborted());
+      const [detected, blocked] = await rx.waitForRequests(2);
+      const d = JSON.stringify(detected!.json);
+      const b = JSON.stringify(blocked!.json);
+      expect(d).to.contain('Imprimatur would reject a request (detection mode: it was admitted with a warning): Imprimatur would deny Pod team-a/web-1');
+      expect(b).to.contain('Imprimatur rejected a request: ');
+      // Besides the message, a field of its own says "detection" (for filters and dashboards).
+      const marker = /detection-mode|"detection_mode":"true"|Mode: detection|\(detection mode\)|would-deny/;
+      expect(d.replace(/Imprimatur would reject a request \(detection mode: it was admitted with a warning\)/g, '')).to.match(marker);
+      expect(b).not.to.match(marker);
+    });
+  }
+
   it('sysdig: has the Sysdig Secure event shape', async () => {
     dispatcher = createAlertDispatcher(
       { clusterIdentifier: 'prod-eu', rejectRequest: { receivers: [{ template: 'sysdig', receiverUrl: rx.url, priority: 4 }] } },

@@ -77,6 +77,61 @@ describe('alerts through POST /mutate (real HTTP receivers)', () => {
     }
   });
 
+  it('detection mode: a would-be denial goes to the rejectRequest receivers, marked as detection; admitRequest receivers get only real admissions', async () => {
+    const hook = await startWebhook(config(admit.url, reject.url, { detection: true }));
+    try {
+      const res = await hook.post(review('Pod', workload('Pod', { containers: ['quay.io/someone/app:1.0'] }, 'web')));
+      expect(res.json.response.allowed, 'detection mode never blocks').to.equal(true);
+      expect(res.json.response.warnings[0]).to.match(/^detection mode: would deny image "quay.io\/someone\/app:1.0"/);
+      const [slack] = await reject.waitForRequests(1);
+      const text = JSON.stringify(slack!.json);
+      expect(text).to.contain('Imprimatur would reject a request (detection mode: admitted)');
+      expect(text).to.contain('Mode: detection (not blocked)');
+      expect(text).to.contain('quay.io/someone/app:1.0').and.contain('denied by static validator');
+
+      const ok = await hook.post(review('Pod', workload('Pod', { containers: ['registry.k8s.io/pause:3.9'] }, 'pause')));
+      expect(ok.json.response.allowed).to.equal(true);
+      const [event] = await admit.waitForRequests(1);
+      const fields = (event!.json as any).events[0].output_fields;
+      expect(fields).to.include({ name: 'pause', decision: 'admit', detection_mode: 'false', admitted: 'true' });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(admit.requests, 'the would-be denial was not sent to the admit receiver').to.have.length(1);
+      expect(reject.requests, 'the verified Pod was not sent to the reject receiver').to.have.length(1);
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it('detection mode: a slow reject receiver never delays the admission, even with failIfAlertSendingFails', async () => {
+    reject.setDefault({ status: 500, delayMs: 2500 });
+    const hook = await startWebhook(config(admit.url, reject.url, { detection: true }).replace(
+      'template: slack\n', 'template: slack\n        failIfAlertSendingFails: true\n'));
+    try {
+      const started = Date.now();
+      const res = await hook.post(review('Pod', workload('Pod', { containers: ['quay.io/someone/app:1.0'] })));
+      expect(res.json.response.allowed).to.equal(true);
+      expect(Date.now() - started).to.be.below(2000);
+      await reject.waitForRequests(1);
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it('blocking mode: a denial goes to the rejectRequest receivers as a rejection, not as detection', async () => {
+    const hook = await startWebhook(config(admit.url, reject.url, { detection: false }).replace('template: slack', 'template: sysdig'));
+    try {
+      const res = await hook.post(review('Pod', workload('Pod', { containers: ['quay.io/someone/app:1.0'] }, 'web')));
+      expect(res.json.response.allowed).to.equal(false);
+      const [event] = await reject.waitForRequests(1);
+      const ev = (event!.json as any).events[0];
+      expect(ev.output_fields).to.include({ name: 'web', decision: 'reject', detection_mode: 'false', admitted: 'false' });
+      expect(ev.tags).to.deep.equal(['imprimatur', 'image-signature', 'reject']);
+      expect(ev.output).to.match(/^Imprimatur rejected a request: Imprimatur denied Pod team-a\/web: image "quay.io\/someone\/app:1.0"/);
+    } finally {
+      await hook.close();
+    }
+  });
+
   it('detection mode: a failed required alert becomes a warning, the request is admitted', async () => {
     admit.setDefault({ status: 500 });
     const hook = await startWebhook(config(admit.url, reject.url, { fail: true, detection: true }));
