@@ -35,4 +35,4 @@ USER 10001:20001
 EXPOSE 5000
 # No HEALTHCHECK: Kubernetes probes /health and /ready (HTTPS) instead.
 ENTRYPOINT ["/nodejs/bin/node", "/app/bin/imprimatur.js"]
-CMD ["serve", "--config", "/app/config/config.yaml", "--tls-cert", "/app/certs/tls.crt", "--tls-key", "/app/certs/tls.key", "--port", "5000"]
+CMD ["serve", "--config", "/app/config/config.yaml", "--tls-cert", "/app/certs/tls.crt", "--tls-key", "/app/certs/tls.key", "--host", "*", "--port", "5000"]

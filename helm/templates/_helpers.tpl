@@ -55,6 +55,44 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- dict "names" ($names | uniq) | toYaml -}}
 {{- end -}}
 
+{{/*
+kubernetes.deployment.envs as container env entries. A value is a literal (string, number, bool) or, for secrets,
+a Kubernetes EnvVarSource under `valueFrom` (secretKeyRef, configMapKeyRef, fieldRef, resourceFieldRef):
+  envs:
+    HTTPS_PROXY: http://proxy.internal:3128
+    SYSDIG_SECURE_API_TOKEN:
+      valueFrom:
+        secretKeyRef: {name: imprimatur-alerting, key: sysdig-token}
+Names the chart sets itself are refused (two entries with one name: Kubernetes silently keeps the last).
+*/}}
+{{- define "imprimatur.envs" -}}
+{{- $d := .Values.kubernetes.deployment -}}
+{{- $reserved := dict "IMPRIMATUR_SECRETS_DIR" "always" "POD_NAME" "always (the pod's name, for alerts)" -}}
+{{- if $d.heapLimitMiB }}{{ $_ := set $reserved "NODE_OPTIONS" "from kubernetes.deployment.heapLimitMiB (set that to 0 to set NODE_OPTIONS here)" }}{{ end -}}
+{{- if .Values.kubernetes.alertTemplates }}{{ $_ := set $reserved "IMPRIMATUR_TEMPLATE_DIRS" "for kubernetes.alertTemplates" }}{{ end -}}
+{{- with .Values.kubernetes.redis }}{{ if or .url .urlSecret }}{{ $_ := set $reserved "REDIS_URL" "from kubernetes.redis.url or urlSecret" }}{{ end }}{{ end -}}
+{{- range $name, $v := ($d.envs | default dict) }}
+{{- if hasKey $reserved $name }}
+{{- fail (printf "kubernetes.deployment.envs.%s: the chart sets %s itself, %s; remove it from envs" $name $name (get $reserved $name)) }}
+{{- end }}
+- name: {{ $name }}
+{{- if kindIs "map" $v }}
+{{- if and (hasKey $v "valueFrom") (eq (len $v) 1) (kindIs "map" $v.valueFrom) }}
+  valueFrom:
+    {{- toYaml $v.valueFrom | nindent 4 }}
+{{- else if and (hasKey $v "value") (eq (len $v) 1) }}
+  value: {{ $v.value | toString | quote }}
+{{- else }}
+{{- fail (printf "kubernetes.deployment.envs.%s: write a literal value, or valueFrom: {secretKeyRef: {name: <secret>, key: <key>}} (got keys: %s)" $name (keys $v | sortAlpha | join ", ")) }}
+{{- end }}
+{{- else if kindIs "slice" $v }}
+{{- fail (printf "kubernetes.deployment.envs.%s: a list is not a value; write a literal, or valueFrom: {secretKeyRef: {name: <secret>, key: <key>}}" $name) }}
+{{- else }}
+  value: {{ $v | toString | quote }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
 {{/* The program's config file: the application and alerting sections of the values. */}}
 {{- define "imprimatur.configFile" -}}
 {{- $cfg := dict "application" .Values.application -}}

@@ -7,7 +7,9 @@ import { defaultConfigFile } from './paths.js';
 import { childApproval, kubernetesObjectReader } from '../admission/child-approval.js';
 import { createResultStore } from '../cache/index.js';
 
-const SERVE_USAGE = 'usage: imprimatur serve [--config FILE] [--host H] [--port N] [--tls-cert F --tls-key F] [--secrets-dir D] [--kubeconfig F]\n';
+const SERVE_USAGE =
+  'usage: imprimatur serve [--config FILE] [--host H] [--port N] [--tls-cert F --tls-key F] [--secrets-dir D] [--kubeconfig F]\n' +
+  '  --host: address to listen on (default 127.0.0.1); "*" listens on every interface (in a pod)\n';
 
 export async function runServe(argv: string[]): Promise<number> {
   let values: Record<string, string | boolean | undefined>;

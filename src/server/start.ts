@@ -12,6 +12,7 @@ import { attachRuntime, metricsRoutes, observeRegistry } from '../metrics/wire.j
 
 export interface ServeOptions extends RuntimeOptions {
   configFile: string;
+  /** Address to listen on (default 127.0.0.1); `*` = every interface, IPv6 and IPv4 (what a pod needs). */
   host?: string;
   port?: number;
   tls: TlsMaterial;
@@ -51,13 +52,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   server.requestTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 8443, options.host ?? '127.0.0.1', () => {
+    const listenHost = options.host ?? '127.0.0.1';
+    const done = () => {
       server.off('error', reject);
       resolve();
-    });
+    };
+    // No host: Node listens on :: when IPv6 is available (IPv4 too, dual-stack), else on 0.0.0.0.
+    if (listenHost === '*') server.listen(options.port ?? 8443, done);
+    else server.listen(options.port ?? 8443, listenHost, done);
   });
   const port = (server.address() as AddressInfo).port;
-  const host = options.host ?? '127.0.0.1';
+  const host = options.host === '*' || options.host === undefined ? '127.0.0.1' : options.host;
   runtime.watch();
   const stopObserving = observeRegistry(metrics);
   runtime.ready = true;

@@ -19,6 +19,14 @@ describe('helm/values.schema.json', () => {
     expect(config.policy.length).to.be.greaterThan(0);
   });
 
+  it('accepts kubernetes.deployment.envs with literals and valueFrom.secretKeyRef entries (what docs/alerting.md shows)', async () => {
+    const { ENV_VALUES } = await import('../helm/values.js');
+    const values = yaml.load(readFileSync('helm/values.yaml', 'utf8')) as Record<string, any>;
+    values.kubernetes.deployment.envs = (ENV_VALUES as any).kubernetes.deployment.envs;
+    const validate = new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync('helm/values.schema.json', 'utf8')));
+    expect(validate(values), JSON.stringify(validate.errors)).to.equal(true);
+  });
+
   it('rejects values with an unknown application key and a static validator without approve', () => {
     const validate = new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync('helm/values.schema.json', 'utf8')));
     expect(validate({ application: { validators: [], policy: [], bogus: 1 } })).to.equal(false);

@@ -9,7 +9,7 @@ import { AuthorizationV1Api, type KubernetesObject } from '@kubernetes/client-no
 import { findObject, renderChart } from '../harness/helm-render/render.js';
 import { applyManifests, ensureNamespace, retargetWebhook, startKubeApiServer, type KubeApiServer } from '../harness/kube.js';
 import { createTestCertificates } from '../harness/tls.js';
-import { TEST_VALUES } from './values.js';
+import { ENV_VALUES, TEST_VALUES } from './values.js';
 
 const pod = (namespace: string, name = 'demo'): KubernetesObject => ({
   apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace },
@@ -115,16 +115,18 @@ describe('Helm chart applied to a real kube-apiserver', function () {
     expect(await canI(sa, 'get', '', 'pods')).to.equal(false);
   });
 
-  it('accepts a release with the test values; without child approval its account reads nothing', async () => {
+  it('accepts a release with the test values (envs from a Secret too); without child approval its account reads nothing', async () => {
     // A second installation's namespace opts out of the first one's webhook, as docs/helm.md says.
     await ensureNamespace(kube.kc, 'audit', { 'imprimatur.dev/webhook': 'ignore' });
-    const objects = await renderChart({ release: 'audit', namespace: 'audit', values: [TEST_VALUES] });
+    const objects = await renderChart({ release: 'audit', namespace: 'audit', values: [TEST_VALUES, ENV_VALUES] });
     const stored = await applyManifests(kube.kc, objects);
     expect(stored).to.have.length(objects.length);
     for (const o of objects) {
       const kept = stored.find((x) => x.kind === o.kind && x.metadata?.name === o.metadata?.name);
       expect(droppedFields(o, kept), `${o.kind} fields the API server dropped`).to.deep.equal([]);
     }
+    const env = findObject(stored, 'Deployment').spec.template.spec.containers[0].env;
+    expect(env).to.deep.include({ name: 'SYSDIG_SECURE_API_TOKEN', valueFrom: { secretKeyRef: { name: 'imprimatur-alerting', key: 'sysdig-token' } } });
     expect(stored.filter((o) => /Role/.test(o.kind!))).to.deep.equal([]);
     expect(await canI('audit:audit-imprimatur', 'get', 'apps', 'replicasets')).to.equal(false);
   });

@@ -8,7 +8,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { loadConfigFile, parseConfig } from '../../src/config/load.js';
 import { CHART_DIR, findObject, renderChart, renderChartText } from '../harness/helm-render/render.js';
 import { createTestCertificates } from '../harness/tls.js';
-import { AUTH_VALUES, TEST_VALUES, detectionValues } from './values.js';
+import { AUTH_VALUES, ENV_VALUES, TEST_VALUES, detectionValues } from './values.js';
 
 type Obj = Record<string, any>;
 const b64 = (s: string): string => Buffer.from(s, 'base64').toString('utf8');
@@ -55,7 +55,7 @@ describe('Helm chart: default values', function () {
   it('runs `serve` with the mounted config and TLS files on port 5000, behind Service port 443', () => {
     const c = container(objects);
     expect(c.args).to.deep.equal(['serve', '--config', '/app/config/config.yaml', '--tls-cert', '/app/certs/tls.crt',
-      '--tls-key', '/app/certs/tls.key', '--port', '5000']);
+      '--tls-key', '/app/certs/tls.key', '--host', '*', '--port', '5000']);
     const mounts = Object.fromEntries(c.volumeMounts.map((m: Obj) => [m.mountPath, m]));
     expect(mounts['/app/config/config.yaml']).to.include({ name: 'config', subPath: 'config.yaml', readOnly: true });
     expect(mounts['/app/certs']).to.include({ name: 'certs', readOnly: true });
@@ -200,6 +200,36 @@ describe('Helm chart: upgrades and checks', function () {
     expect(webhook(again).clientConfig.caBundle).to.equal(installed.data['ca.crt']);
     const fresh = await renderChart();
     expect(findObject(fresh, 'Secret', 'imprimatur-tls').data['tls.crt']).to.not.equal(installed.data['tls.crt']);
+  });
+
+  it('passes kubernetes.deployment.envs as literals or as valueFrom (a Secret key), after the chart\'s own variables', async () => {
+    const objects = await renderChart({ values: [ENV_VALUES] });
+    const env = container(objects).env as Obj[];
+    expect(env.map((e) => e.name)).to.deep.equal(['IMPRIMATUR_SECRETS_DIR', 'POD_NAME', 'NODE_OPTIONS', 'HTTPS_PROXY', 'RETRIES', 'SYSDIG_SECURE_API_TOKEN']);
+    expect(env).to.deep.include({ name: 'HTTPS_PROXY', value: 'http://proxy.internal:3128' });
+    expect(env).to.deep.include({ name: 'RETRIES', value: '3' });
+    expect(env).to.deep.include({ name: 'SYSDIG_SECURE_API_TOKEN', valueFrom: { secretKeyRef: { name: 'imprimatur-alerting', key: 'sysdig-token' } } });
+    expect(env).to.deep.include({ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
+    // Nothing of the token reference reaches the program's config file.
+    expect(findObject(objects, 'ConfigMap', 'imprimatur-config').data['config.yaml']).not.to.contain('imprimatur-alerting');
+  });
+
+  it('refuses an envs entry that is neither a literal nor valueFrom, and names the chart sets itself', async () => {
+    const failure = async (values: Record<string, unknown>): Promise<string> => {
+      let err: Error | undefined;
+      await renderChartText({ values: [values] }).catch((e: Error) => { err = e; });
+      return err?.message ?? 'rendered without error';
+    };
+    const envs = (e: Record<string, unknown>, more: Record<string, unknown> = {}) => ({ kubernetes: { ...more, deployment: { envs: e } } });
+    expect(await failure(envs({ TOKEN: { secretKeyRef: { name: 's', key: 'k' } } })))
+      .to.match(/kubernetes\.deployment\.envs\.TOKEN: write a literal value, or valueFrom: \{secretKeyRef: \{name: <secret>, key: <key>\}\} \(got keys: secretKeyRef\)/);
+    expect(await failure(envs({ TOKEN: ['a'] }))).to.match(/envs\.TOKEN: a list is not a value/);
+    expect(await failure(envs({ REDIS_URL: 'redis://x' }, { redis: { url: 'redis://y' } }))).to.match(/envs\.REDIS_URL: the chart sets REDIS_URL itself, from kubernetes\.redis/);
+    expect(await failure(envs({ NODE_OPTIONS: '--x' }))).to.match(/envs\.NODE_OPTIONS: the chart sets NODE_OPTIONS itself, from kubernetes\.deployment\.heapLimitMiB/);
+    expect(await failure(envs({ POD_NAME: 'x' }))).to.match(/envs\.POD_NAME: the chart sets POD_NAME itself/);
+    // Without a heap bound, NODE_OPTIONS is the user's.
+    const objects = await renderChart({ values: [{ kubernetes: { deployment: { heapLimitMiB: 0, envs: { NODE_OPTIONS: '--use-openssl-ca' } } } }] });
+    expect((container(objects).env as Obj[]).filter((e) => e.name === 'NODE_OPTIONS')).to.deep.equal([{ name: 'NODE_OPTIONS', value: '--use-openssl-ca' }]);
   });
 
   it('refuses a webhook timeout that is not above the admission deadline', async () => {

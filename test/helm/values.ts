@@ -42,3 +42,16 @@ export const AUTH_VALUES: Record<string, unknown> = {
     policy: [{ pattern: '*:*', validator: 'deny' }, { pattern: 'registry.internal.example/*:*', validator: 'internal' }],
   },
 };
+
+/** Environment variables for the webhook: a literal and a token from a Secret (as docs/alerting.md shows). */
+export const ENV_VALUES: Record<string, unknown> = {
+  kubernetes: {
+    deployment: {
+      envs: {
+        HTTPS_PROXY: 'http://proxy.internal:3128',
+        RETRIES: 3,
+        SYSDIG_SECURE_API_TOKEN: { valueFrom: { secretKeyRef: { name: 'imprimatur-alerting', key: 'sysdig-token' } } },
+      },
+    },
+  },
+};
