@@ -12,7 +12,7 @@ export function registryNotFound(what: string, registry: string, status = 404): 
 export function registryUnauthorized(registry: string, credentialSource: string | undefined, detail?: string): ImprimaturError {
   const message = credentialSource
     ? `registry ${registry} refused the credentials from ${credentialSource}${detail ? ` (${detail})` : ''}`
-    : `registry ${registry} requires authentication, but no credentials are configured for it${detail ? ` (${detail})` : ''}; set secretName on the validator`;
+    : `registry ${registry} requires authentication, but no credentials are configured for it${detail ? ` (${detail})` : ''}; set auth.secretName on the validator (a mounted kubernetes.io/dockerconfigjson secret)`;
   return new ImprimaturError('REGISTRY_UNAUTHORIZED', message, { registry });
 }
 
@@ -39,7 +39,7 @@ export function registryUnavailable(registry: string, status: number, attempts: 
 }
 
 export function registryUnreachable(registry: string, reason: string, cause?: unknown): ImprimaturError {
-  return new ImprimaturError('REGISTRY_UNREACHABLE', `registry ${registry} is unreachable (${reason})`, { registry }, { cause });
+  return new ImprimaturError('REGISTRY_UNREACHABLE', `registry ${registry} is unreachable (${reason})`, { registry, reason }, { cause });
 }
 
 export function registryTimeout(registry: string, timeoutMs: number, cause?: unknown): ImprimaturError {

@@ -64,7 +64,7 @@ describe('CLI (the built bin/imprimatur.js)', () => {
     expect(run('frobnicate').status).to.equal(2);
   });
 
-  it('serve with no config: pause allowed; an unlisted image 403 naming rule *:*; nginx denied by the Docker Hub rule', async function () {
+  it('serve with no config: pause allowed; an unlisted image 403 naming rule *:*; nginx denied with the Docker Official Images message', async function () {
     this.timeout(30000);
     const cache = mkdtempSync(join(tmpdir(), 'imprimatur-cache-'));
     const child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], { env: { ...process.env, IMPRIMATUR_CACHE_DIR: cache, IMPRIMATUR_LOG_LEVEL: 'silent' } });
@@ -89,11 +89,12 @@ describe('CLI (the built bin/imprimatur.js)', () => {
       expect(denied.response.allowed).to.equal(false);
       expect(denied.response.status.code).to.equal(403);
       expect(denied.response.status.message).to.contain('rule "*:*"');
-      // docker.io/library/* goes to the Docker Content Trust validator; notary.docker.io is unreachable here.
+      // docker.io/library/* is denied by a static validator whose message says why and what to do.
       const nginx = await post('test/fixtures/admission/pod-nginx.json');
       expect(nginx.response.allowed).to.equal(false);
       expect(nginx.response.status.code).to.equal(403);
-      expect(nginx.response.status.message).to.contain('rule "docker.io/library/*", validator "dockerhub"');
+      expect(nginx.response.status.message).to.contain('image "nginx:1.25" (rule "docker.io/library/*", validator "docker-official-images"): Docker Official Images carry no publisher signature')
+        .and.contain('notary.docker.io down on 2026-12-08').and.contain('dhi.io/<name>').and.contain('docs/docker-hub.md');
       await dispatcher.close();
     } finally {
       child.kill('SIGTERM');

@@ -114,7 +114,7 @@ describe('Helm chart: default values', function () {
     expect((yaml.load(text) as Obj).application).to.deep.equal(values.application);
     const config = parseConfig(text, 'config.yaml');
     expect(config.prefix).to.equal('application.');
-    expect(config.policy.map((r) => `${r.pattern}->${r.validator}`)).to.deep.equal(['*:*->deny', 'registry.k8s.io/*->allow', 'docker.io/library/*->dockerhub']);
+    expect(config.policy.map((r) => `${r.pattern}->${r.validator}`)).to.deep.equal(['*:*->deny', 'registry.k8s.io/*->allow', 'dhi.io/*->dhi', 'docker.io/library/*->docker-official-images']);
   });
 
   it('helm/values.yaml itself loads as program config', () => {

@@ -39,7 +39,7 @@ describe('registry client: htpasswd Basic auth', () => {
   it('answers REGISTRY_UNAUTHORIZED without credentials, saying none are configured', async () => {
     const err = await withClient({ insecureRegistries: [registry.host] }, (c) => failure(c.resolveDigest({ registry: registry.host, repository: 'private/app' }, '1.0', deadline())));
     expect(err.code).to.equal('REGISTRY_UNAUTHORIZED');
-    expect(err.message).to.equal(`registry ${registry.host} requires authentication, but no credentials are configured for it (HTTP 401); set secretName on the validator`);
+    expect(err.message).to.equal(`registry ${registry.host} requires authentication, but no credentials are configured for it (HTTP 401); set auth.secretName on the validator (a mounted kubernetes.io/dockerconfigjson secret)`);
   });
 
   it('authenticates with the dockerconfigjson secret matching the registry, sending credentials preemptively afterwards', async () => {

@@ -30,7 +30,7 @@ export class NotaryFetcher {
     } catch (err) {
       const e = err as Partial<ImprimaturError>;
       if (e.code === 'REGISTRY_NOT_FOUND') return undefined;
-      throw mapTransportError(where, this.host, err, signal);
+      throw mapTransportError(`${role}.json of ${gun}`, this.host, err, signal);
     }
     if (res.status === 404) return undefined;
     if (res.status === 401 || res.status === 403) {
@@ -46,18 +46,27 @@ export class NotaryFetcher {
   }
 }
 
-function mapTransportError(where: string, host: string, err: unknown, signal: AbortSignal): ImprimaturError {
+/** `what`: e.g. `root.json of docker.io/library/nginx`. */
+function mapTransportError(what: string, host: string, err: unknown, signal: AbortSignal): ImprimaturError {
+  const where = `${what} from Notary ${host}`;
   const e = err as Partial<ImprimaturError> & { name?: string };
   // The shared transport words its errors for registries; here the server is a Notary server.
   const reason = (typeof e.message === 'string' && e.message ? e.message : String(err)).split(`registry ${host}`).join(`Notary ${host}`);
   if (signal.aborted || e.name === 'AbortError' || e.code === 'REGISTRY_TIMEOUT' || e.code === 'DEADLINE_EXCEEDED') {
-    return notaryError(NOTARY_ERRORS.timeout, `could not fetch ${where} before the admission deadline (Notary is slow or down): ${reason}`, undefined, err);
+    return notaryError(NOTARY_ERRORS.timeout, `Notary server ${host} did not answer before the admission deadline (it is slow or down), so ${what} could not be fetched`, { host }, err);
   }
   if (e.code === 'REGISTRY_UNAUTHORIZED' || e.code === 'REGISTRY_FORBIDDEN') {
     // a notaryv1 validator takes its credentials under `auth:`, not a top-level `secretName`
-    const hint = reason.replace(/; set secretName on the validator$/, '; set auth.secretName (or auth.username and auth.password) on the validator');
-    return notaryError(NOTARY_ERRORS.unauthorized, `could not fetch ${where}: ${hint}`, undefined, err);
+    const hint = reason.replace(/; set auth\.secretName on the validator.*$/, '; set auth.secretName (or auth.username and auth.password) on the validator');
+    return notaryError(NOTARY_ERRORS.unauthorized, `could not fetch ${where}: ${hint}`, { host }, err);
   }
-  if (e.code === 'RESPONSE_TOO_LARGE') return notaryError(NOTARY_ERRORS.tooLarge, `could not fetch ${where}: ${reason}`, undefined, err);
-  return notaryError(NOTARY_ERRORS.unreachable, `could not fetch ${where}: ${reason}`, undefined, err);
+  if (e.code === 'RESPONSE_TOO_LARGE') return notaryError(NOTARY_ERRORS.tooLarge, `could not fetch ${where}: ${reason}`, { host }, err);
+  if (e.code === 'REGISTRY_UNREACHABLE') {
+    const d = e.details ?? {};
+    const state = typeof d.status === 'number'
+      ? `is unavailable (HTTP ${d.status}${typeof d.attempts === 'number' ? ` after ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}` : ''})`
+      : `cannot be reached${typeof d.reason === 'string' ? ` (${d.reason})` : ''}`;
+    return notaryError(NOTARY_ERRORS.unreachable, `Notary server ${host} ${state}, so ${what} could not be fetched`, { host }, err);
+  }
+  return notaryError(NOTARY_ERRORS.unreachable, `could not fetch ${where}: ${reason}`, { host }, err);
 }

@@ -6,6 +6,7 @@ import type { HttpTransport } from '../../registry/types.js';
 import type { ValidationContext, ValidationOutcome, Validator, VerificationRecord } from '../types.js';
 import { NOTARY_ERRORS, notaryError } from './errors.js';
 import { NotaryFetcher } from './fetch.js';
+import { retirementNote } from './retired-hosts.js';
 import { resolve } from './resolve.js';
 import type { NotaryV1Settings } from './settings.js';
 import { TrustChain, type PinResult, type PinnedRoot } from './verify.js';
@@ -53,7 +54,9 @@ export class NotaryV1Validator implements Validator {
       ctx.logger.debug({ validator: this.name, gun, host, digest: resolution.digest, roles: resolution.roles }, 'notary trust data verified');
       return { digest: resolution.digest, details: record };
     } catch (err) {
-      const e = toImprimaturError(err, NOTARY_ERRORS.badMetadata);
+      let e = toImprimaturError(err, NOTARY_ERRORS.badMetadata);
+      const note = retirementNote(host, ctx.now());
+      if (note) e = new ImprimaturError(e.code, `${e.message}. ${note}`, { ...e.details, retired: true }, { cause: e });
       if (e.code === NOTARY_ERRORS.rootUntrusted && Array.isArray(e.details?.trustRoots)) pins = e.details.trustRoots as PinResult[];
       if (!(err instanceof ImprimaturError)) ctx.logger.warn({ validator: this.name, gun, err: e.message }, 'unexpected error while verifying notary trust data');
       const record: VerificationRecord = {
@@ -86,6 +89,6 @@ export class NotaryV1Validator implements Validator {
 /** Rejects as soon as `signal` aborts, even if `work` does not notice (fail closed within the deadline). */
 function withDeadline<T>(work: Promise<T>, signal: AbortSignal, what: string): Promise<T> {
   const timeout = (): ImprimaturError =>
-    notaryError(NOTARY_ERRORS.timeout, `${what} did not finish before the admission deadline (Notary is slow or down)`);
+    notaryError(NOTARY_ERRORS.timeout, `${what} did not finish before the admission deadline (the Notary server is slow or down)`);
   return raceAbort(work, signal, timeout, (err) => (err instanceof ImprimaturError ? err : toImprimaturError(err)));
 }
