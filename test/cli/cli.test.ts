@@ -93,7 +93,7 @@ describe('CLI (the built bin/imprimatur.js)', () => {
       const nginx = await post('test/fixtures/admission/pod-nginx.json');
       expect(nginx.response.allowed).to.equal(false);
       expect(nginx.response.status.code).to.equal(403);
-      expect(nginx.response.status.message).to.contain('image "nginx:1.25" (rule "docker.io/library/*", validator "docker-official-images"): Docker Official Images carry no publisher signature')
+      expect(nginx.response.status.message).to.contain('image "docker.io/library/nginx:1.25" (rule "docker.io/library/*", validator "docker-official-images"): Docker Official Images carry no publisher signature')
         .and.contain('notary.docker.io down on 2026-12-08').and.contain('dhi.io/<name>').and.contain('docs/docker-hub.md');
       await dispatcher.close();
     } finally {
