@@ -1,5 +1,6 @@
 /** Finding, reading and compiling `<template>.json.hbs` files. */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ImprimaturError } from '../errors.js';
@@ -28,6 +29,32 @@ export function findTemplate(name: string, dirs: readonly string[]): string | un
     if (existsSync(file)) return file;
   }
   return undefined;
+}
+
+/**
+ * Names and contents of every `*.json.hbs` in `dirs`, hashed: changes when a template is added, removed or edited
+ * (also through a ConfigMap's `..data` symlink swap). Unreadable directories and files count as absent.
+ */
+export function templateFilesFingerprint(dirs: readonly string[]): string {
+  const h = createHash('sha256');
+  for (const dir of dirs) {
+    let names: string[];
+    try {
+      names = readdirSync(dir).filter((n) => n.endsWith(TEMPLATE_SUFFIX)).sort();
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      let text: Buffer | string;
+      try {
+        text = readFileSync(join(dir, name));
+      } catch {
+        text = '(unreadable)';
+      }
+      h.update(`${dir}\0${name}\0${text.length}\0`).update(text);
+    }
+  }
+  return h.digest('hex');
 }
 
 export type CompiledTemplate = (vars: AlertVariables) => string;

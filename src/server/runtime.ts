@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { templateFilesFingerprint } from '../alerting/template-files.js';
 import { createAlertDispatcher } from '../alerting/dispatcher.js';
 import { parseConfig } from '../config/load.js';
 import { Engine } from '../admission/engine.js';
@@ -33,7 +34,11 @@ export interface RuntimeOptions {
 class Generation {
   inflight = 0;
   retired = false;
-  constructor(readonly engine: Engine, readonly alerts: AlertDispatcher, readonly hash: string) {}
+  /**
+   * `hash`: of the config text (part of every cache key). `inputs`: of the config text and the alert template files
+   * it can use — a change of either is a reload (the chart projects both into one directory).
+   */
+  constructor(readonly engine: Engine, readonly alerts: AlertDispatcher, readonly hash: string, readonly inputs: string) {}
   async close(): Promise<void> {
     await Promise.allSettled([this.engine.close(), this.alerts.close()]);
   }
@@ -45,9 +50,17 @@ export interface Lease {
   release(): void;
 }
 
+/** A reload failure being reported: each distinct failure is logged once, then counted until the file is good again. */
+interface ReloadFailure {
+  message: string;
+  since: number;
+  attempts: number;
+}
+
 export class Runtime {
   ready = false;
   private current: Generation;
+  private failure?: ReloadFailure;
   private watcher?: FSWatcher;
   private timer?: NodeJS.Timeout;
   private readonly listeners: Array<(ok: boolean, error?: Error) => void> = [];
@@ -61,7 +74,8 @@ export class Runtime {
   constructor(readonly file: string, private readonly options: RuntimeOptions) {
     this.file = resolve(file);
     this.options = { ...options, templateDirs: options.templateDirs ?? process.env.IMPRIMATUR_TEMPLATE_DIRS?.split(':').filter(Boolean) };
-    this.current = this.build(readFileSync(this.file, 'utf8'));
+    const text = readFileSync(this.file, 'utf8');
+    this.current = this.build(text, this.inputsOf(text, undefined));
   }
 
   get engine(): Engine {
@@ -84,18 +98,26 @@ export class Runtime {
     };
   }
 
-  /** Loads the file again; keeps the old config (and says why) when the new one is invalid or unchanged. */
+  /**
+   * Loads the file (and the alert templates) again; keeps the old config (and says why, once per distinct
+   * failure) when the new one is invalid, and does nothing when nothing changed.
+   */
   reload(): { changed: boolean; error?: Error } {
     let text: string;
+    let inputs: string;
     try {
       text = readFileSync(this.file, 'utf8');
+      inputs = this.inputsOf(text, this.current.engine.config.alerting);
     } catch (err) {
       return this.reloadFailed(err as Error);
     }
-    if (hash(text) === this.current.hash) return { changed: false };
+    if (inputs === this.current.inputs) {
+      this.recovered(false);
+      return { changed: false };
+    }
     let next: Generation;
     try {
-      next = this.build(text);
+      next = this.build(text, inputs);
     } catch (err) {
       return this.reloadFailed(err as Error);
     }
@@ -104,6 +126,7 @@ export class Runtime {
     old.retired = true;
     if (old.inflight === 0) void old.close();
     this.options.logger.info({ file: this.file, validators: next.engine.config.validators.length, rules: next.engine.config.policy.length }, 'configuration reloaded');
+    this.recovered(true);
     for (const l of this.listeners) l(true);
     return { changed: true };
   }
@@ -141,19 +164,49 @@ export class Runtime {
     await this.current.close();
   }
 
-  private build(text: string): Generation {
+  private build(text: string, inputs: string): Generation {
     const config = parseConfig(text, this.file, { secretsDir: this.options.secretsDir, templateDirs: this.options.templateDirs });
     const generation = hash(text);
     const { cache, observer, onAlertOutcome } = this.options;
     const engine = new Engine(config, { logger: this.options.logger, secretsDir: this.options.secretsDir, cache, generation, observer });
     const alerts = createAlertDispatcher(config.alerting, { logger: this.options.logger, templateDirs: this.options.templateDirs, onOutcome: onAlertOutcome });
-    return new Generation(engine, alerts, generation);
+    return new Generation(engine, alerts, generation, inputs);
   }
 
+  /** Fingerprint of the config text and of the template files in the configured template directories. */
+  private inputsOf(text: string, alerting: unknown): string {
+    const own = (alerting as { templateDirectory?: unknown } | undefined)?.templateDirectory;
+    const dirs = [...(typeof own === 'string' ? [own] : []), ...(this.options.templateDirs ?? [])];
+    return hash(`${hash(text)}\n${templateFilesFingerprint(dirs)}`);
+  }
+
+  /** Every failed attempt is counted (metric); a failure is logged when it differs from the one last logged. */
   private reloadFailed(error: Error): { changed: boolean; error: Error } {
-    this.options.logger.error({ file: this.file, error: error.message }, 'configuration reload failed; the previous configuration stays in force');
+    const previous = this.failure;
+    if (previous?.message === error.message) {
+      previous.attempts++;
+    } else {
+      this.failure = { message: error.message, since: previous?.since ?? Date.now(), attempts: (previous?.attempts ?? 0) + 1 };
+      this.options.logger.error(
+        { file: this.file, error: error.message, ...(previous ? { previousError: previous.message } : {}) },
+        'configuration reload failed; the previous configuration stays in force (logged again only when the failure changes)',
+      );
+    }
     for (const l of this.listeners) l(false, error);
     return { changed: false, error };
+  }
+
+  /** Ends a failure episode: a new configuration was loaded, or the file again holds the one in force. */
+  private recovered(reloaded: boolean): void {
+    const failure = this.failure;
+    if (!failure) return;
+    this.failure = undefined;
+    this.options.logger.info(
+      { file: this.file, failedAttempts: failure.attempts, failingForMs: Date.now() - failure.since, lastError: failure.message },
+      reloaded
+        ? 'configuration reload recovered: the new configuration is in force'
+        : 'configuration reload recovered: the file again holds the configuration in force',
+    );
   }
 }
 

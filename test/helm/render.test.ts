@@ -57,11 +57,15 @@ describe('Helm chart: default values', function () {
     expect(c.args).to.deep.equal(['serve', '--config', '/app/config/config.yaml', '--tls-cert', '/app/certs/tls.crt',
       '--tls-key', '/app/certs/tls.key', '--host', '*', '--port', '5000']);
     const mounts = Object.fromEntries(c.volumeMounts.map((m: Obj) => [m.mountPath, m]));
-    expect(mounts['/app/config/config.yaml']).to.include({ name: 'config', subPath: 'config.yaml', readOnly: true });
+    // The directory, never a subPath (the kubelet never updates a subPath mount, so hot reload could not work).
+    expect(mounts['/app/config']).to.deep.equal({ name: 'config', mountPath: '/app/config', readOnly: true });
+    expect(c.volumeMounts.filter((m: Obj) => 'subPath' in m || 'subPathExpr' in m)).to.deep.equal([]);
     expect(mounts['/app/certs']).to.include({ name: 'certs', readOnly: true });
     const volumes = findObject(objects, 'Deployment').spec.template.spec.volumes as Obj[];
     expect(volumes.find((v) => v.name === 'certs')!.secret.secretName).to.equal('imprimatur-tls');
-    expect(volumes.find((v) => v.name === 'config')!.configMap.name).to.equal('imprimatur-config');
+    expect(volumes.find((v) => v.name === 'config')!.projected.sources).to.deep.equal([
+      { configMap: { name: 'imprimatur-config', items: [{ key: 'config.yaml', path: 'config.yaml' }] } },
+    ]);
     const svc = findObject(objects, 'Service');
     expect(svc.spec.ports).to.deep.equal([{ name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' }]);
   });
@@ -163,10 +167,13 @@ describe('Helm chart: test values', function () {
     expect(findObject(objects, 'Deployment').spec.template.spec.automountServiceAccountToken).to.equal(false);
   });
 
-  it('mounts custom alert templates and sets the Redis URL', () => {
+  it('projects custom alert templates into the config directory and sets the Redis URL', () => {
     const c = container(objects);
-    const mounts = Object.fromEntries(c.volumeMounts.map((m: Obj) => [m.mountPath, m.name]));
-    expect(mounts['/app/config/alert-templates']).to.equal('alert-templates');
+    expect(c.volumeMounts.map((m: Obj) => m.mountPath)).to.have.members(['/app/config', '/app/certs', '/tmp'], 'no mount nested in /app/config');
+    const volume = (findObject(objects, 'Deployment').spec.template.spec.volumes as Obj[]).find((v) => v.name === 'config')!;
+    expect(volume.projected.sources[1]).to.deep.equal({
+      configMap: { name: 'imprimatur-alert-templates', items: [{ key: 'team.json', path: 'alert-templates/team.json' }] },
+    });
     const env = Object.fromEntries(c.env.map((e: Obj) => [e.name, e.value ?? e.valueFrom]));
     expect(env).to.deep.include({ REDIS_URL: 'redis://redis.cache:6379/0', IMPRIMATUR_TEMPLATE_DIRS: '/app/config/alert-templates' });
     expect(env.NODE_OPTIONS, 'the default heap bound (kubernetes.deployment.heapLimitMiB)').to.equal('--max-old-space-size=128');
