@@ -138,3 +138,68 @@ ca: {{ $ca.Cert | b64enc }}
 {{- end -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The workload kinds every webhook entry receives, for CREATE and UPDATE. */}}
+{{- define "imprimatur.webhookRules" -}}
+- operations: ["CREATE", "UPDATE"]
+  apiGroups: [""]
+  apiVersions: ["v1"]
+  resources: ["pods", "pods/ephemeralcontainers", "replicationcontrollers"]
+  scope: Namespaced
+- operations: ["CREATE", "UPDATE"]
+  apiGroups: ["apps"]
+  apiVersions: ["v1"]
+  resources: ["deployments", "replicasets", "daemonsets", "statefulsets"]
+  scope: Namespaced
+- operations: ["CREATE", "UPDATE"]
+  apiGroups: ["batch"]
+  apiVersions: ["v1", "v1beta1"]
+  resources: ["jobs", "cronjobs"]
+  scope: Namespaced
+{{- end -}}
+
+{{/*
+The namespaceSelector of a webhook entry; call with (dict "root" $ "mode" "enforce"|"detect").
+Never kube-system, the release namespace or kubernetes.webhook.excludedNamespaces (the webhook cannot deadlock
+the control plane or itself). Label imprimatur.dev/webhook:
+  namespacedValidation.mode ignore (default): every namespace except `ignore`; `detect` goes to the detect entry;
+  namespacedValidation.mode validate: only `validate` (enforce entry) and `detect` (detect entry).
+With kubernetes.webhook.allowNamespaceDetection false there is no detect entry and `detect` is enforced.
+`imprimatur audit` and the in-cluster audit apply the same selection (src/audit/namespaces.ts).
+*/}}
+{{- define "imprimatur.namespaceSelector" -}}
+{{- $root := .root -}}
+{{- $features := $root.Values.application.features | default dict -}}
+{{- $nsMode := (($features.namespacedValidation | default dict).mode | default "ignore") -}}
+{{- $label := include "imprimatur.namespaceLabel" $root -}}
+{{- $detection := eq (include "imprimatur.namespaceDetection" $root) "true" -}}
+matchExpressions:
+  # Never the control plane nor Imprimatur's own namespace: the webhook cannot deadlock either.
+  - key: kubernetes.io/metadata.name
+    operator: NotIn
+    values:
+      {{- include "imprimatur.excludedNamespaces" $root | nindent 6 }}
+  - key: {{ $label }}
+  {{- if eq .mode "detect" }}
+    operator: In
+    values: ["detect"]
+  {{- else if eq $nsMode "validate" }}
+    operator: In
+    values: {{ if $detection }}["validate"]{{ else }}["validate", "detect"]{{ end }}
+  {{- else }}
+    operator: NotIn
+    values: {{ if $detection }}["ignore", "detect"]{{ else }}["ignore"]{{ end }}
+  {{- end }}
+{{- end -}}
+
+{{/* Does the label value `detect` put a namespace in detection? (kubernetes.webhook.allowNamespaceDetection, default true) */}}
+{{- define "imprimatur.namespaceDetection" -}}
+{{- $wh := .Values.kubernetes.webhook | default dict -}}
+{{- if hasKey $wh "allowNamespaceDetection" -}}{{ $wh.allowNamespaceDetection }}{{- else -}}true{{- end -}}
+{{- end -}}
+
+{{/* Namespaces never sent to the webhook, as a YAML list: kube-system, the release namespace, excludedNamespaces. */}}
+{{- define "imprimatur.excludedNamespaces" -}}
+{{- $wh := .Values.kubernetes.webhook | default dict -}}
+{{- toYaml (concat (list "kube-system" .Release.Namespace) ($wh.excludedNamespaces | default list) | uniq) -}}
+{{- end -}}

@@ -93,7 +93,10 @@ export class Engine {
     }
     const { rule, runnersUp } = match;
     const validator = this.validators.get(rule.validator);
-    const base = { image, normalized: reference.normalized, rule: rule.pattern, validator: rule.validator, validatorType: validator?.type, mode: rule.with.mode };
+    const base = {
+      image, normalized: reference.normalized, rule: rule.pattern, validator: rule.validator, validatorType: validator?.type, mode: rule.with.mode,
+      ...(rule.with.enforcement ? { ruleEnforcement: rule.with.enforcement } : {}),
+    };
     if (!validator) {
       return { reference, rule, runnersUp, decision: { ...base, outcome: 'denied', code: 'INTERNAL', reason: `validator "${rule.validator}" is not loaded` } };
     }

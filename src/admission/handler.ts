@@ -2,6 +2,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from '../log.js';
 import type { Engine } from './engine.js';
+import { detectionPrefix, resolveEnforcement, type NamespaceMode } from './enforcement.js';
 import { digestPatch } from './patch.js';
 import { clampWarning, type AdmissionRequest, type AdmissionResponse, type AdmissionReview } from './review.js';
 import type { AdmissionEvent, AlertDispatcher, ImageDecision } from './types.js';
@@ -19,6 +20,11 @@ export interface HandlerContext {
    * Returns the digest-pinned images the owner carries, or undefined to validate normally.
    */
   ownerImages?: (request: AdmissionRequest, signal: AbortSignal) => Promise<Set<string> | undefined>;
+  /**
+   * What the webhook entry that sent the request says about its namespace: `detect` for namespaces labelled
+   * `imprimatur.dev/webhook=detect` (the chart registers a second entry for them, path `/mutate/detect`).
+   */
+  namespaceMode?: NamespaceMode;
 }
 
 export interface HandledReview {
@@ -85,7 +91,7 @@ async function decide(ctx: HandlerContext, { req, containers, signal, deadlineMs
   const unchanged = features.automaticUnchangedApproval && req.operation === 'UPDATE' ? previousImages(kind, req.oldObject) : new Set<string>();
   const owned = features.automaticChildApproval && ctx.ownerImages ? await ctx.ownerImages(req, signal).catch(() => undefined) : undefined;
 
-  const results: ImageDecision[] = await Promise.all(
+  const decided: ImageDecision[] = await Promise.all(
     distinct.map(async (image): Promise<ImageDecision> => {
       if (unchanged.has(image)) return { image, outcome: 'skipped', skippedBecause: 'unchanged', reason: 'image unchanged since the previous version of the object' };
       if (owned?.has(image)) return { image, outcome: 'skipped', skippedBecause: 'child', reason: 'image verified on the owning controller' };
@@ -93,17 +99,26 @@ async function decide(ctx: HandlerContext, { req, containers, signal, deadlineMs
       return decision;
     }),
   );
+  // Staged enforcement, per image: global detection, then the namespace's mode, then the rule's.
+  const results = decided.map((d): ImageDecision => {
+    const { enforcement, source } = resolveEnforcement(features.detectionMode, ctx.namespaceMode, d.ruleEnforcement);
+    return { ...d, enforcement, enforcementSource: source };
+  });
 
   const denied = results.filter((r) => r.outcome === 'denied');
-  const detection = features.detectionMode;
-  const warnings: string[] = [];
+  const blocking = denied.filter((r) => r.enforcement === 'enforce');
+  const detected = denied.filter((r) => r.enforcement === 'detect');
+  // Detection for the whole request (global or namespace) never blocks, not even for a failed alert.
+  const neverBlocks = features.detectionMode || ctx.namespaceMode === 'detect';
+  const warnings: string[] = detected.map((d) => `${detectionPrefix(d.enforcementSource!)}: would deny ${describeDenial(d)}`);
   let message: string;
   let allowed: boolean;
-  if (denied.length > 0) {
-    const reasons = denied.map(describeDenial).join('; ');
-    allowed = detection;
-    message = detection ? `Imprimatur would deny ${where}: ${reasons}` : `Imprimatur denied ${where}: ${reasons}`;
-    if (detection) warnings.push(...denied.map((d) => `detection mode: would deny ${describeDenial(d)}`));
+  if (blocking.length > 0) {
+    message = `Imprimatur denied ${where}: ${blocking.map(describeDenial).join('; ')}`;
+    allowed = false;
+  } else if (detected.length > 0) {
+    message = `Imprimatur would deny ${where}: ${detected.map(describeDenial).join('; ')}`;
+    allowed = true;
   } else {
     allowed = true;
     message = `Imprimatur admitted ${where}: ${results.length} image(s) verified or approved`;
@@ -111,10 +126,11 @@ async function decide(ctx: HandlerContext, { req, containers, signal, deadlineMs
 
   const event: AdmissionEvent = {
     uid: req.uid,
-    // The policy's verdict picks the receivers: detection mode's would-be denials go to rejectRequest (as in Connaisseur).
+    // The policy's verdict picks the receivers: detection's would-be denials go to rejectRequest (as in Connaisseur),
+    // whichever level (global, namespace, rule) put them in detection.
     decision: denied.length > 0 ? 'reject' : 'admit',
     admitted: allowed,
-    detectionMode: detection && denied.length > 0,
+    detectionMode: allowed && denied.length > 0,
     operation: req.operation,
     kind,
     namespace: req.namespace ?? '',
@@ -130,13 +146,13 @@ async function decide(ctx: HandlerContext, { req, containers, signal, deadlineMs
     const { blockingFailures } = await ctx.alerts.dispatch(event, signal);
     if (blockingFailures.length > 0) {
       const text = `alert could not be sent to ${blockingFailures.join(', ')} (failIfAlertSendingFails is set)`;
-      if (allowed && !detection) {
+      if (allowed && !neverBlocks && !event.detectionMode) {
         allowed = false;
         message = `Imprimatur denied ${where}: ${text}`;
         event.decision = 'reject';
         event.admitted = false;
         event.message = message;
-      } else if (detection) {
+      } else if (allowed) {
         warnings.push(`detection mode: ${text}`);
       }
     }
@@ -160,7 +176,13 @@ async function decide(ctx: HandlerContext, { req, containers, signal, deadlineMs
       uid: req.uid, namespace: event.namespace, kind, name: event.name, operation: req.operation, user: event.user,
       outcome: allowed ? (warnings.length ? 'warned' : 'admitted') : 'denied',
       ...(event.detectionMode ? { detectionMode: true } : {}),
-      images: results.map((r) => ({ image: r.image, rule: r.rule, validator: r.validator, outcome: r.outcome, reason: r.reason, digest: r.digest })),
+      // Which enforcement applied: the namespace's mode (the webhook entry that sent the request) and, per image,
+      // the resolved enforcement and the setting that decided it (global, namespace, rule, default).
+      namespaceMode: ctx.namespaceMode ?? 'enforce',
+      images: results.map((r) => ({
+        image: r.image, rule: r.rule, validator: r.validator, outcome: r.outcome, reason: r.reason, digest: r.digest,
+        enforcement: r.enforcement, enforcementSource: r.enforcementSource,
+      })),
       durationMs: Date.now() - started,
     },
     'admission decision',

@@ -1,4 +1,6 @@
 /** Decisions produced by the admission handler; consumed by the HTTP layer, logs, alerting and metrics. */
+import type { RuleEnforcement } from '../config/types.js';
+import type { Enforcement, EnforcementSource } from './enforcement.js';
 
 export type ImageOutcome = 'admitted' | 'denied' | 'skipped';
 
@@ -15,6 +17,12 @@ export interface ImageDecision {
   validatorType?: string;
   /** The rule's mode: `mutate` pins the verified digest, `insecureValidateOnly` never patches. */
   mode?: 'mutate' | 'insecureValidateOnly';
+  /** The rule's own `with.enforcement`, when it sets one. */
+  ruleEnforcement?: RuleEnforcement;
+  /** What a failure of this image does after precedence (global → namespace → rule): block, or warn and alert. */
+  enforcement?: Enforcement;
+  /** Which setting decided `enforcement`. */
+  enforcementSource?: EnforcementSource;
   outcome: ImageOutcome;
   /** Human sentence: why admitted / denied / skipped. */
   reason: string;

@@ -3,9 +3,10 @@ import { ConfigError } from '../errors.js';
 import { loadConfigFile } from '../config/load.js';
 import { Engine, type ImageCheck } from '../admission/engine.js';
 import { createLogger } from '../log.js';
+import { describeEnforcement, resolveEnforcement, type NamespaceMode, type ResolvedEnforcement } from '../admission/enforcement.js';
 import { defaultConfigFile } from './paths.js';
 
-const EXPLAIN_USAGE = 'usage: imprimatur explain [--config FILE] [--json] [--secrets-dir D] IMAGE...\n';
+const EXPLAIN_USAGE = 'usage: imprimatur explain [--config FILE] [--json] [--namespace-mode enforce|detect] [--secrets-dir D] IMAGE...\n';
 
 export async function runExplain(argv: string[]): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
@@ -14,7 +15,10 @@ export async function runExplain(argv: string[]): Promise<number> {
     ({ values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, 'secrets-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, 'secrets-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        'namespace-mode': { type: 'string' },
+      },
     }));
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n${EXPLAIN_USAGE}`);
@@ -23,6 +27,11 @@ export async function runExplain(argv: string[]): Promise<number> {
   if (values.help) {
     process.stdout.write(EXPLAIN_USAGE);
     return 0;
+  }
+  const namespaceMode = (values['namespace-mode'] ?? 'enforce') as string;
+  if (namespaceMode !== 'enforce' && namespaceMode !== 'detect') {
+    process.stderr.write(`--namespace-mode must be enforce or detect (got ${JSON.stringify(namespaceMode)})\n${EXPLAIN_USAGE}`);
+    return 2;
   }
   if (positionals.length === 0) {
     process.stderr.write(`name at least one image\n${EXPLAIN_USAGE}`);
@@ -44,7 +53,7 @@ export async function runExplain(argv: string[]): Promise<number> {
         return engine.check(image, { signal, deadline: Date.now() + deadlineMs, logger: createLogger('silent'), now: () => new Date() });
       }),
     );
-    const explained = checks.map((c) => explanation(engine, c));
+    const explained = checks.map((c) => explanation(engine, c, namespaceMode));
     if (values.json) process.stdout.write(`${JSON.stringify(explained, null, 2)}\n`);
     else process.stdout.write(explained.map(formatExplanation).join('\n'));
     return checks.every((c) => c.decision.outcome !== 'denied') ? 0 : 1;
@@ -64,10 +73,12 @@ export interface Explanation {
   reason: string;
   code?: string;
   digest?: string;
+  /** What a failure of this image does (block or warn) and which setting decided it. */
+  enforcement: ResolvedEnforcement;
   record?: Record<string, unknown>;
 }
 
-export function explanation(engine: Engine, check: ImageCheck): Explanation {
+export function explanation(engine: Engine, check: ImageCheck, namespaceMode: NamespaceMode = 'enforce'): Explanation {
   const { decision, rule } = check;
   const validatorConfig = rule ? engine.config.validators.find((v) => v.name === rule.validator) : undefined;
   const roots = validatorConfig?.trustRoots?.map((r) => r.name);
@@ -82,6 +93,7 @@ export function explanation(engine: Engine, check: ImageCheck): Explanation {
     reason: decision.reason,
     code: decision.code,
     digest: decision.digest,
+    enforcement: resolveEnforcement(engine.config.features.detectionMode, namespaceMode, decision.ruleEnforcement),
     record: decision.details,
   };
 }
@@ -93,7 +105,9 @@ function formatExplanation(e: Explanation): string {
   if (e.runnersUp.length) lines.push(`  runners-up:  ${e.runnersUp.map((r) => `"${r.pattern}"`).join(', ')}`);
   if (e.validator) lines.push(`  validator:   ${e.validator.name} (${e.validator.type})`);
   if (e.trustRoots) lines.push(`  trust roots: ${e.trustRoots.join(', ')}`);
-  lines.push(`  outcome:     ${e.outcome.toUpperCase()}${e.code ? ` [${e.code}]` : ''} — ${e.reason}`);
+  lines.push(`  enforcement: ${describeEnforcement(e.enforcement)}`);
+  const verdict = e.outcome === 'denied' && e.enforcement.enforcement === 'detect' ? 'DENIED (detection: admitted with a warning)' : e.outcome.toUpperCase();
+  lines.push(`  outcome:     ${verdict}${e.code ? ` [${e.code}]` : ''} — ${e.reason}`);
   if (e.digest) lines.push(`  digest:      ${e.digest}`);
   const roots = (e.record?.trustRoots as Array<Record<string, unknown>> | undefined) ?? [];
   for (const r of roots) {

@@ -13,9 +13,11 @@ Usage:
   imprimatur check-config FILE
       Check a config file (bare application config or a Helm values.yaml).
       Exit 0 and a one-line summary when valid; exit 1 and one line per problem otherwise.
-  imprimatur explain [--config FILE] [--json] IMAGE...
+  imprimatur explain [--config FILE] [--json] [--namespace-mode enforce|detect] IMAGE...
       For each image: normalised reference, winning rule, runner-up rules, validator, trust roots,
-      verification outcome and verified digest. Exit 0 = all admitted, 1 = any denied, 2 = usage or config error.
+      enforcement (enforce/detect and which setting decided it; --namespace-mode detect = a namespace labelled
+      imprimatur.dev/webhook=detect), verification outcome and verified digest.
+      Exit 0 = all verified or approved, 1 = any denied, 2 = usage or config error.
   imprimatur --help | --version
 
 Environment: IMPRIMATUR_LOG_LEVEL (info), IMPRIMATUR_SECRETS_DIR (/app/secrets), IMPRIMATUR_CACHE_DIR,

@@ -119,7 +119,7 @@ function checkRuleAgainstValidator(
   const problems: ConfigProblem[] = [];
   const type = findValidatorType(config.type);
   if (!type) return problems;
-  const own = new Set(['trustRoot', 'mode', ...Object.keys(type.ruleOptionsSchema ?? {})]);
+  const own = new Set(['trustRoot', 'mode', 'enforcement', ...Object.keys(type.ruleOptionsSchema ?? {})]);
   for (const key of Object.keys(userWith)) {
     if (!own.has(key)) {
       problems.push({ path: `${path}.${key}`, message: `option "${key}" does not apply to validator "${config.name}" of type ${config.type}; remove it` });

@@ -75,6 +75,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
     const v = validators();
     if (!v.bare(app)) problems.push(...schemaProblems(v.bare.errors, prefix));
   }
+  replaceModeConfusion(problems, app.policy, prefix);
   // Cross-checks run on the entries that are structurally sound, so one run reports every problem.
   const isEntry = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   const validatorConfigs = (Array.isArray(app.validators) ? app.validators : []).filter(
@@ -108,6 +109,25 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
     logLevel: typeof app.logLevel === 'string' ? app.logLevel.toLowerCase() : undefined,
     requestTimeoutMs: Math.round(((app.admissionDeadlineSeconds as number | undefined) ?? 25) * 1000),
   };
+}
+
+/**
+ * `with.mode` keeps Connaisseur's meaning (digest pinning: mutate | insecureValidateOnly). Someone writing
+ * `mode: detect` or `mode: enforce` wants staged enforcement: say which key that is instead of listing enum values.
+ */
+function replaceModeConfusion(problems: ConfigProblem[], policy: unknown, prefix: string): void {
+  if (!Array.isArray(policy)) return;
+  policy.forEach((rule: unknown, i) => {
+    const mode = (rule as { with?: { mode?: unknown } } | null)?.with?.mode;
+    if (mode !== 'detect' && mode !== 'enforce') return;
+    const path = `${prefix}policy[${i}].with.mode`;
+    for (let j = problems.length - 1; j >= 0; j--) if (problems[j]!.path === path) problems.splice(j, 1);
+    problems.push({
+      path,
+      message: `"${mode}" is not a pinning mode: with.mode is mutate or insecureValidateOnly (digest pinning, as in Connaisseur); ` +
+        `to ${mode === 'detect' ? 'put this rule in detection' : 'enforce this rule'} write with.enforcement: ${mode}`,
+    });
+  });
 }
 
 function withFeatureDefaults(f: Partial<Features> = {}): Features {

@@ -39,7 +39,16 @@ const featuresSchema: Schema = {
 function ruleOptionsProperties(): Schema {
   const props: Schema = {
     trustRoot: { type: 'string', minLength: 1, description: 'Trust root name, or "*" for all. Default "default".' },
-    mode: { enum: ['mutate', 'insecureValidateOnly'], default: 'mutate' },
+    mode: {
+      enum: ['mutate', 'insecureValidateOnly'],
+      default: 'mutate',
+      description: 'Digest pinning, as in Connaisseur: mutate pins tags to the verified digest, insecureValidateOnly never patches.',
+    },
+    enforcement: {
+      enum: ['enforce', 'detect'],
+      description: 'Staged enforcement of this rule: detect admits its failures with a warning and an alert (default enforce). ' +
+        'features.detectionMode and the namespace label imprimatur.dev/webhook=detect take precedence.',
+    },
   };
   for (const t of validatorTypes) Object.assign(props, t.ruleOptionsSchema ?? {});
   return props;

@@ -2,11 +2,17 @@
 
 export type RuleMode = 'mutate' | 'insecureValidateOnly';
 
+/** Staged enforcement of one rule: `detect` admits its failures with a warning and an alert (see src/admission/enforcement.ts). */
+export type RuleEnforcement = 'enforce' | 'detect';
+
 /** The `with` block of a policy rule, after defaults. Validator-specific keys stay in place. */
 export interface RuleOptions {
   /** Trust root name, or `*` for all. Default `default`. */
   trustRoot: string;
+  /** Digest pinning (Connaisseur's meaning): `mutate` pins tags to the verified digest, `insecureValidateOnly` never patches. */
   mode: RuleMode;
+  /** Set only when the rule says so; unset means "enforce unless the namespace or the global switch says detect". */
+  enforcement?: RuleEnforcement;
   [key: string]: unknown;
 }
 

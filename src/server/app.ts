@@ -4,6 +4,17 @@ import type { Logger } from '../log.js';
 import { handleAdmissionReview } from '../admission/handler.js';
 import { BadRequestError, clampWarning, parseAdmissionReview, reviewResponse } from '../admission/review.js';
 import type { Runtime } from './runtime.js';
+import type { NamespaceMode } from '../admission/enforcement.js';
+
+/**
+ * The admission paths. The chart registers one webhook entry per namespace mode: namespaces labelled
+ * `imprimatur.dev/webhook=detect` are sent to `/mutate/detect` by the API server's namespaceSelector, so the
+ * namespace's mode comes from the API server itself, never from anything in the request.
+ */
+const ADMISSION_PATHS: Array<{ path: string; namespaceMode: NamespaceMode }> = [
+  { path: '/mutate', namespaceMode: 'enforce' },
+  { path: '/mutate/detect', namespaceMode: 'detect' },
+];
 
 export interface AppOptions {
   runtime: Runtime;
@@ -27,9 +38,10 @@ export function createApp(options: AppOptions): express.Express {
   });
   options.extraRoutes?.(app);
 
-  app.all('/mutate', (req, res, next) => {
+  const paths = ADMISSION_PATHS.map((p) => p.path);
+  app.all(paths, (req, res, next) => {
     if (req.method !== 'POST') {
-      res.set('Allow', 'POST').status(405).json({ error: `method ${req.method} not allowed on /mutate; send POST with an AdmissionReview` });
+      res.set('Allow', 'POST').status(405).json({ error: `method ${req.method} not allowed on ${req.path}; send POST with an AdmissionReview` });
       return;
     }
     const type = req.headers['content-type'] ?? '';
@@ -39,52 +51,55 @@ export function createApp(options: AppOptions): express.Express {
     }
     next();
   });
-  app.post('/mutate', express.raw({ type: () => true, limit: options.maxBodyBytes ?? 3 * 1024 * 1024 }), async (req: Request, res: Response) => {
-    let review;
-    try {
-      const text = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
-      let body: unknown;
+  for (const { path, namespaceMode } of ADMISSION_PATHS) {
+    app.post(path, express.raw({ type: () => true, limit: options.maxBodyBytes ?? 3 * 1024 * 1024 }), async (req: Request, res: Response) => {
+      let review;
       try {
-        body = JSON.parse(text);
+        const text = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch (err) {
+          throw new BadRequestError(`the body is not valid JSON: ${(err as Error).message}`);
+        }
+        review = parseAdmissionReview(body);
       } catch (err) {
-        throw new BadRequestError(`the body is not valid JSON: ${(err as Error).message}`);
+        if (err instanceof BadRequestError) {
+          res.status(err.status).json({ error: err.message });
+          return;
+        }
+        throw err;
       }
-      review = parseAdmissionReview(body);
-    } catch (err) {
-      if (err instanceof BadRequestError) {
-        res.status(err.status).json({ error: err.message });
-        return;
+      const engine = runtime.acquire();
+      try {
+        const result = await handleAdmissionReview(review, {
+          engine: engine.engine,
+          alerts: engine.alerts,
+          logger,
+          deadlineMs: apiServerTimeoutMs(req.query.timeout),
+          ownerImages: runtime.ownerImages,
+          namespaceMode,
+        });
+        runtime.onDecision?.(result, review);
+        res.json(reviewResponse(review, result.response));
+      } catch (err) {
+        logger.error({ err, uid: review.request.uid }, 'admission handler failed');
+        runtime.onDecisionError?.(review, err);
+        // Fail closed with a well-formed AdmissionReview — except in detection mode (global or the namespace's), which never blocks.
+        const reason = `Imprimatur could not decide this request: ${(err as Error).message}`;
+        res.json(
+          reviewResponse(
+            review,
+            engine.engine.config.features.detectionMode || namespaceMode === 'detect'
+              ? { uid: review.request.uid, allowed: true, warnings: [clampWarning(`detection mode: ${reason}`)] }
+              : { uid: review.request.uid, allowed: false, status: { code: 500, message: reason } },
+          ),
+        );
+      } finally {
+        engine.release();
       }
-      throw err;
-    }
-    const engine = runtime.acquire();
-    try {
-      const result = await handleAdmissionReview(review, {
-        engine: engine.engine,
-        alerts: engine.alerts,
-        logger,
-        deadlineMs: apiServerTimeoutMs(req.query.timeout),
-        ownerImages: runtime.ownerImages,
-      });
-      runtime.onDecision?.(result, review);
-      res.json(reviewResponse(review, result.response));
-    } catch (err) {
-      logger.error({ err, uid: review.request.uid }, 'admission handler failed');
-      runtime.onDecisionError?.(review, err);
-      // Fail closed with a well-formed AdmissionReview — except in detection mode, which never blocks.
-      const reason = `Imprimatur could not decide this request: ${(err as Error).message}`;
-      res.json(
-        reviewResponse(
-          review,
-          engine.engine.config.features.detectionMode
-            ? { uid: review.request.uid, allowed: true, warnings: [clampWarning(`detection mode: ${reason}`)] }
-            : { uid: review.request.uid, allowed: false, status: { code: 500, message: reason } },
-        ),
-      );
-    } finally {
-      engine.release();
-    }
-  });
+    });
+  }
 
   app.use((_req, res) => { res.status(404).json({ error: 'not found; the webhook listens on POST /mutate' }); });
   app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {

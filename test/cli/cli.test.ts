@@ -55,6 +55,18 @@ describe('CLI (the built bin/imprimatur.js)', () => {
     expect(data[1].validator).to.deep.equal({ name: 'deny', type: 'static' });
   });
 
+  it('explain: says which enforcement applies (default, rule, namespace)', () => {
+    const file = writeTempConfig('validators:\n  - name: deny\n    type: static\n    approve: false\npolicy:\n  - pattern: "*:*"\n    validator: deny\n  - pattern: "staging.example/*"\n    validator: deny\n    with:\n      enforcement: detect\n');
+    const plain = run('explain', '--config', file, 'quay.io/x/app:1', 'staging.example/app:1');
+    expect(plain.status).to.equal(1);
+    const blocks = plain.stdout.split(/\n(?=\S)/);
+    expect(blocks[0]).to.contain('  enforcement: enforce (default)').and.contain('  outcome:     DENIED [STATIC_DENY]');
+    expect(blocks[1]).to.contain('  enforcement: detect (rule: with.enforcement is detect)').and.contain('  outcome:     DENIED (detection: admitted with a warning) [STATIC_DENY]');
+    const ns = run('explain', '--config', file, '--json', '--namespace-mode', 'detect', 'quay.io/x/app:1');
+    expect(JSON.parse(ns.stdout)[0].enforcement).to.deep.equal({ enforcement: 'detect', source: 'namespace' });
+    expect(run('explain', '--config', file, '--namespace-mode', 'sometimes', 'x').status).to.equal(2);
+  });
+
   it('explain: exit 2 on usage or config errors', () => {
     expect(run('explain').status).to.equal(2);
     expect(run('explain', '--config', '/nonexistent.yaml', 'nginx').status).to.equal(2);

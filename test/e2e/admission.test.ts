@@ -68,15 +68,17 @@ describe('e2e: kube-apiserver → MutatingWebhookConfiguration → Imprimatur', 
   it('is registered with the chart\'s rules, failurePolicy Fail, sideEffects None, v1 reviews and the test CA', async () => {
     const chart = findObject(await renderChart({ release: 'imprimatur', namespace: 'imprimatur' }), 'MutatingWebhookConfiguration');
     const stored = await api.read({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: chart.metadata.name } }) as Record<string, any>;
-    const [w] = stored.webhooks;
-    expect(stored.webhooks).to.have.length(1);
-    expect(w.clientConfig.url).to.equal(`${hook!.url}/mutate`).and.match(/^https:\/\/127\.0\.0\.1:\d+\/mutate$/);
-    expect(Buffer.from(w.clientConfig.caBundle, 'base64').toString()).to.equal(webhookCaPem());
-    expect(w.failurePolicy).to.equal('Fail');
-    expect(w.sideEffects).to.equal('None');
-    expect(w.admissionReviewVersions).to.deep.equal(['v1']);
-    expect(w.rules).to.deep.equal(chart.webhooks[0].rules);
-    expect(w.namespaceSelector).to.deep.equal(chart.webhooks[0].namespaceSelector);
+    // One entry per namespace mode: ordinary namespaces → /mutate, namespaces labelled detect → /mutate/detect.
+    expect(stored.webhooks.map((w: any) => w.clientConfig.url)).to.deep.equal([`${hook!.url}/mutate`, `${hook!.url}/mutate/detect`]);
+    stored.webhooks.forEach((w: any, i: number) => {
+      expect(w.clientConfig.url).to.match(/^https:\/\/127\.0\.0\.1:\d+\/mutate(\/detect)?$/);
+      expect(Buffer.from(w.clientConfig.caBundle, 'base64').toString()).to.equal(webhookCaPem());
+      expect(w.failurePolicy).to.equal('Fail');
+      expect(w.sideEffects).to.equal('None');
+      expect(w.admissionReviewVersions).to.deep.equal(['v1']);
+      expect(w.rules).to.deep.equal(chart.webhooks[i].rules);
+      expect(w.namespaceSelector).to.deep.equal(chart.webhooks[i].namespaceSelector);
+    });
   });
 
   for (const kind of KINDS) {

@@ -167,10 +167,11 @@ export interface RawResponse { status: number; headers: Record<string, string | 
 export function rawClient(kube: KubeApiServer) {
   const dispatcher = new Agent({ connect: { ca: kube.caPem } });
   return {
-    async send(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<RawResponse> {
+    /** `headers` are added to the request, e.g. `Impersonate-User` to act as another user. */
+    async send(method: string, path: string, body?: unknown, contentType = 'application/json', headers: Record<string, string> = {}): Promise<RawResponse> {
       const res = await request(`${kube.url}${path}`, {
         method: method as 'POST',
-        headers: { authorization: `Bearer ${kube.token}`, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': contentType }) },
+        headers: { authorization: `Bearer ${kube.token}`, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': contentType }), ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),
         dispatcher,
       });

@@ -129,11 +129,16 @@ export function webhookConfiguration(o: WebhookOptions): KubernetesObject {
 }
 
 /**
- * The chart's MutatingWebhookConfiguration (as rendered), pointed at a URL instead of the in-cluster
- * Service: same rules, policies and namespaceSelector.
+ * The chart's webhook configuration (as rendered), pointed at a server instead of the in-cluster Service: same
+ * entries, rules, policies and namespaceSelectors. Each entry keeps its own path (`/mutate`, `/mutate/detect`, …)
+ * on the origin of `url` (e.g. `https://127.0.0.1:<port>`; a path in `url` is ignored).
  */
 export function retargetWebhook(rendered: KubernetesObject, url: string, caPem: string): KubernetesObject {
-  const copy = structuredClone(rendered) as KubernetesObject & { webhooks: Array<Record<string, unknown>> };
-  for (const w of copy.webhooks) w.clientConfig = { url, caBundle: Buffer.from(caPem).toString('base64') };
+  const copy = structuredClone(rendered) as KubernetesObject & { webhooks: Array<Record<string, any>> };
+  const origin = new URL(url).origin;
+  for (const w of copy.webhooks) {
+    const path = String(w.clientConfig?.service?.path ?? '/mutate');
+    w.clientConfig = { url: `${origin}${path}`, caBundle: Buffer.from(caPem).toString('base64') };
+  }
   return copy;
 }

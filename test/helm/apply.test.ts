@@ -42,15 +42,17 @@ async function rejection(p: Promise<unknown>): Promise<string> {
 }
 
 /** An HTTPS webhook that denies everything and records what it was asked. */
-async function denyingWebhook(): Promise<{ server: Server; url: string; caPem: string; seen: string[] }> {
+async function denyingWebhook(): Promise<{ server: Server; url: string; caPem: string; seen: string[]; paths: string[] }> {
   const certs = createTestCertificates();
   const seen: string[] = [];
+  const paths: string[] = [];
   const server = createServer({ cert: certs.certPem, key: certs.keyPem }, (req, res) => {
     let body = '';
     req.on('data', (d: Buffer) => { body += d.toString(); });
     req.on('end', () => {
       const review = JSON.parse(body) as { request: { uid: string; namespace: string; kind: { kind: string } } };
       seen.push(`${review.request.kind.kind}@${review.request.namespace}`);
+      paths.push(`${review.request.namespace}:${new URL(req.url ?? '/', 'https://x').pathname}`);
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({
         apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
@@ -60,7 +62,7 @@ async function denyingWebhook(): Promise<{ server: Server; url: string; caPem: s
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { server, url: `https://127.0.0.1:${port}/mutate`, caPem: certs.caPem, seen };
+  return { server, url: `https://127.0.0.1:${port}/mutate`, caPem: certs.caPem, seen, paths };
 }
 
 describe('Helm chart applied to a real kube-apiserver', function () {
@@ -139,6 +141,7 @@ describe('Helm chart applied to a real kube-apiserver', function () {
       await ensureNamespace(kube.kc, 'apps');
       await ensureNamespace(kube.kc, 'kube-system');
       await ensureNamespace(kube.kc, 'opted-out', { 'imprimatur.dev/webhook': 'ignore' });
+      await ensureNamespace(kube.kc, 'staging', { 'imprimatur.dev/webhook': 'detect' });
     });
     after(() => { hook?.server.close(); });
 
@@ -151,6 +154,14 @@ describe('Helm chart applied to a real kube-apiserver', function () {
         spec: { schedule: '* * * * *', jobTemplate: { spec: { template: { spec: { ...(pod('apps') as any).spec, restartPolicy: 'Never' } } } } } };
       expect(await rejection(applyManifests(kube.kc, [cronjob as KubernetesObject]))).to.match(/denied by the test webhook/);
       expect(hook.seen).to.deep.equal(['Pod@apps', 'Deployment@apps', 'CronJob@apps']);
+      expect(hook.paths).to.deep.equal(['apps:/mutate', 'apps:/mutate', 'apps:/mutate']);
+    });
+
+    it('sends a namespace labelled detect to the detect entry (/mutate/detect) only', async () => {
+      hook.seen.length = 0;
+      hook.paths.length = 0;
+      expect(await rejection(applyManifests(kube.kc, [pod('staging')]))).to.match(/denied by the test webhook/);
+      expect(hook.paths).to.deep.equal(['staging:/mutate/detect']);
     });
 
     it('never sends kube-system, its own namespace or an `ignore`-labelled namespace', async () => {

@@ -14,6 +14,7 @@ type Obj = Record<string, any>;
 const b64 = (s: string): string => Buffer.from(s, 'base64').toString('utf8');
 const container = (objects: KubernetesObject[]): Obj => findObject(objects, 'Deployment').spec.template.spec.containers[0];
 const webhook = (objects: KubernetesObject[]): Obj => findObject(objects, 'MutatingWebhookConfiguration').webhooks[0];
+const detectEntry = (objects: KubernetesObject[]): Obj | undefined => findObject(objects, 'MutatingWebhookConfiguration').webhooks[1];
 const checksum = (objects: KubernetesObject[]): string => findObject(objects, 'Deployment').spec.template.metadata.annotations['checksum/config'];
 
 describe('Helm chart: default values', function () {
@@ -86,8 +87,20 @@ describe('Helm chart: default values', function () {
   it('never sends kube-system or its own namespace to the webhook; `ignore`-labelled namespaces are skipped', () => {
     expect(webhook(objects).namespaceSelector.matchExpressions).to.deep.equal([
       { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'imprimatur'] },
-      { key: 'imprimatur.dev/webhook', operator: 'NotIn', values: ['ignore'] },
+      { key: 'imprimatur.dev/webhook', operator: 'NotIn', values: ['ignore', 'detect'] },
     ]);
+  });
+
+  it('sends namespaces labelled `detect` to a second entry, path /mutate/detect, otherwise identical', () => {
+    const [enforce, detect] = findObject(objects, 'MutatingWebhookConfiguration').webhooks as Obj[];
+    expect(detect!.name).to.equal('detect.imprimatur.imprimatur.svc');
+    expect(detect!.clientConfig.service).to.deep.equal({ name: 'imprimatur', namespace: 'imprimatur', path: '/mutate/detect', port: 443 });
+    expect(detect!.namespaceSelector.matchExpressions).to.deep.equal([
+      { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'imprimatur'] },
+      { key: 'imprimatur.dev/webhook', operator: 'In', values: ['detect'] },
+    ]);
+    const rest = (w: Obj) => ({ ...w, name: undefined, clientConfig: { ...w.clientConfig, service: { ...w.clientConfig.service, path: undefined } }, namespaceSelector: undefined });
+    expect(rest(detect!)).to.deep.equal(rest(enforce!));
   });
 
   it('generates a CA and a serving certificate for the Service names; caBundle is that CA', () => {
@@ -145,10 +158,20 @@ describe('Helm chart: test values', function () {
     expect(config.features.automaticChildApproval).to.equal(false);
   });
 
-  it('namespaced validation `validate` selects only namespaces labelled validate', () => {
+  it('namespaced validation `validate` selects only namespaces labelled validate (enforced) or detect (detection)', () => {
     const exprs = webhook(objects).namespaceSelector.matchExpressions as Obj[];
     expect(exprs).to.deep.include({ key: 'imprimatur.dev/webhook', operator: 'In', values: ['validate'] });
     expect(exprs).to.deep.include({ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'security', 'monitoring'] });
+    expect(detectEntry(objects)!.namespaceSelector.matchExpressions).to.deep.include({ key: 'imprimatur.dev/webhook', operator: 'In', values: ['detect'] });
+  });
+
+  it('allowNamespaceDetection: false drops the detect entry and enforces namespaces labelled detect', async () => {
+    const off = { kubernetes: { webhook: { allowNamespaceDetection: false } } };
+    const ignoreMode = await renderChart({ release: 'imprimatur', namespace: 'imprimatur', values: [off] });
+    expect(findObject(ignoreMode, 'MutatingWebhookConfiguration').webhooks).to.have.length(1);
+    expect(webhook(ignoreMode).namespaceSelector.matchExpressions[1]).to.deep.equal({ key: 'imprimatur.dev/webhook', operator: 'NotIn', values: ['ignore'] });
+    const validateMode = await renderChart({ release: 'imprimatur', namespace: 'imprimatur', values: [off, { application: { features: { namespacedValidation: { mode: 'validate' } } } }] });
+    expect(webhook(validateMode).namespaceSelector.matchExpressions[1]).to.deep.equal({ key: 'imprimatur.dev/webhook', operator: 'In', values: ['validate', 'detect'] });
   });
 
   it('takes failurePolicy, reinvocationPolicy and timeoutSeconds from values', () => {
