@@ -132,6 +132,34 @@ describe('alerts through POST /mutate (real HTTP receivers)', () => {
     }
   });
 
+  it('namespace and rule detection send the same alert as global detection (rejectRequest, detection_mode true, admitted true)', async () => {
+    const fieldsOf = async (yamlText: string, path: string): Promise<Record<string, unknown>> => {
+      const before = reject.requests.length;
+      const hook = await startWebhook(yamlText);
+      try {
+        const res = await hook.post(review('Pod', workload('Pod', { containers: ['quay.io/someone/app:1.0'] }, 'web')), { path });
+        expect(res.json.response.allowed, path).to.equal(true);
+        const events = await reject.waitForRequests(before + 1);
+        const ev = (events[before]!.json as any).events[0];
+        expect(ev.output).to.match(/^Imprimatur would reject a request/);
+        return ev.output_fields;
+      } finally {
+        await hook.close();
+      }
+    };
+    const sysdig = (text: string) => text.replace('template: slack', 'template: sysdig');
+    const global = await fieldsOf(sysdig(config(admit.url, reject.url, { detection: true })), '/mutate');
+    const namespace = await fieldsOf(sysdig(config(admit.url, reject.url)), '/mutate/detect');
+    const rule = await fieldsOf(sysdig(config(admit.url, reject.url)).replace('  - pattern: "*:*"\n    validator: deny\n', '  - pattern: "*:*"\n    validator: deny\n    with:\n      enforcement: detect\n'), '/mutate');
+    for (const fields of [global, namespace, rule]) {
+      expect(fields).to.include({ name: 'web', decision: 'reject', detection_mode: 'true', admitted: 'true' });
+    }
+    const comparable = (f: Record<string, unknown>) => ({ ...f, request_id: undefined, timestamp: undefined });
+    expect(comparable(namespace)).to.deep.equal(comparable(global));
+    expect(comparable(rule)).to.deep.equal(comparable(global));
+    expect(admit.requests, 'no would-be denial reaches the admit receiver').to.have.length(0);
+  });
+
   it('detection mode: a failed required alert becomes a warning, the request is admitted', async () => {
     admit.setDefault({ status: 500 });
     const hook = await startWebhook(config(admit.url, reject.url, { fail: true, detection: true }));
