@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite's real servers need, on a fresh Debian 12 machine:
 # docker-registry, skopeo, notary, redis, etcd, openssl, Go + sprig (chart renderer), and builds
-# kube-apiserver v1.20.2 from Debian's source package once (cached, see build-kube-apiserver.sh).
+# kube-apiserver v1.20.2 from Debian's source package once (cached, see build-kube-apiserver.sh), and the
+# notation CLI from the Go module proxy once (cached, see build-notation.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PKGS=(docker-registry skopeo umoci apache2-utils notary redis-server etcd-server openssl
@@ -17,3 +18,4 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 bash scripts/build-kube-apiserver.sh >/dev/null
 bash scripts/build-helm-render.sh >/dev/null
+bash scripts/build-notation.sh >/dev/null

@@ -1,0 +1,45 @@
+/**
+ * `notation` validator type (Connaisseur-compatible configuration): Notary Project signatures (JWS and
+ * COSE envelopes) found as OCI referrers, verified against per-trust-root certificates (`cert`), trusted
+ * identities and timestamp authorities (`tsCert`) with the Notary Project's verification levels.
+ */
+import type { ConfigProblem } from '../../errors.js';
+import type { RuleOptions, ValidatorConfig } from '../../config/types.js';
+import { createRegistryClient } from '../../registry/client.js';
+import type { Validator, ValidatorEnvironment, ValidatorType } from '../types.js';
+import { checkPolicyOptions } from '../cosign/policy.js';
+import { checkNotationConfig, notationWarnings, parseNotationConfig } from './config.js';
+import { notationConfigSchema, notationRuleOptionsSchema } from './schema.js';
+import { NotationValidator } from './validator.js';
+
+export { NotationValidator } from './validator.js';
+export type { NotationRecord } from './record.js';
+
+export const notationValidatorType: ValidatorType = {
+  type: 'notation',
+  configSchema: notationConfigSchema,
+  ruleOptionsSchema: notationRuleOptionsSchema,
+  check(config: ValidatorConfig, env: ValidatorEnvironment): ConfigProblem[] {
+    return checkNotationConfig(config, env.path);
+  },
+  checkRuleOptions(options: RuleOptions, config: ValidatorConfig, path: string): ConfigProblem[] {
+    return checkPolicyOptions(options, config, path);
+  },
+  create(config: ValidatorConfig, env: ValidatorEnvironment): Validator {
+    const parsed = parseNotationConfig(config);
+    for (const w of notationWarnings(parsed, env.path)) env.logger.warn({ validator: parsed.name, path: w.path }, w.message);
+    if (parsed.auth.useKeychain) {
+      env.logger.warn({ validator: parsed.name }, 'auth.useKeychain is not supported; the registry is accessed without credentials unless auth.secretName or auth.username is set');
+    }
+    const client = createRegistryClient({
+      ca: parsed.cert,
+      secretName: parsed.auth.secretName,
+      username: parsed.auth.username,
+      password: parsed.auth.password,
+      insecureRegistries: env.insecureRegistries,
+      secretsDir: env.secretsDir,
+      logger: env.logger,
+    });
+    return new NotationValidator(parsed, client);
+  },
+};

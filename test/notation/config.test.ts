@@ -1,0 +1,109 @@
+/** Loading notation validator configs: Connaisseur's format unchanged, trustedIdentities, and the messages for bad ones. */
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfigFile, parseConfig } from '../../src/config/load.js';
+import { ConfigError } from '../../src/errors.js';
+import { parseNotationConfig, notationWarnings } from '../../src/validators/notation/config.js';
+import { parseTrustedIdentities } from '../../src/validators/notation/trusted-identities.js';
+import { indentPem } from '../support/configs.js';
+
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'notation');
+const signer = readFileSync(join(FIXTURES, 'signer.crt'), 'utf8');
+const tsaRoot = readFileSync(join(FIXTURES, 'tsa-root.crt'), 'utf8');
+
+function problems(yamlText: string): string[] {
+  try {
+    parseConfig(yamlText, '/etc/imprimatur/config.yaml');
+    return [];
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems.map((p) => `${p.path}: ${p.message}`);
+    throw err;
+  }
+}
+
+const one = (root: string, rule = '') => `validators:
+  - name: default
+    type: notation
+    trustRoots:
+${root}policy:
+  - pattern: "*:*"
+${rule}`;
+
+describe('notation validator configuration', () => {
+  it('a Connaisseur values file with notation validators and rule options loads unchanged', () => {
+    const config = loadConfigFile(join(FIXTURES, 'connaisseur-values.yaml'));
+    expect(config.validators.map((v) => v.type)).to.include('notation');
+    const rules = config.policy.filter((r) => r.validator === 'notation');
+    expect(rules.map((r) => r.with.verificationLevel).filter(Boolean)).to.deep.equal(['permissive', 'audit']);
+    expect(rules.some((r) => r.with.verifyTimestamp === 'afterCertExpiry')).to.equal(true);
+  });
+
+  it('trustedIdentities and verificationOverride load; the identities parse as Notation parses them', () => {
+    expect(problems(one(`      - name: default
+        cert: |
+${indentPem(signer, 10)}
+        trustedIdentities: ["x509.subject: C=DE, S=Berlin, O=Imprimatur Fixtures, CN=fixture-signer"]
+`, `    with:
+      verificationLevel: strict
+      verificationOverride: { revocation: skip, expiry: log }
+`))).to.deep.equal([]);
+    const parsed = parseTrustedIdentities(['x509.subject: C=US, ST=WA, O=Acme\\, Inc., CN=a\\2Cb']);
+    expect(parsed.ok && !parsed.value.any && [...parsed.value.identities[0]!.dn.entries()]).to.deep.equal([['C', 'US'], ['ST', 'WA'], ['O', 'Acme, Inc.'], ['CN', 'a,b']]);
+  });
+
+  it('bad configs name the path and what to do', () => {
+    const pub = '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEOXYta5TgdCwXTCnLU09W5T4M4r9f\nQQrqJuADP6U7g5r9ICgPSmZuRHP/1AYUfOQW3baveKsT969EfELKj1lfCA==\n-----END PUBLIC KEY-----';
+    expect(problems(one(`      - name: default
+        cert: |
+${indentPem(pub, 10)}
+`))).to.deep.equal(['validators[0].trustRoots[0].cert: holds a public key, but notation trust roots are X.509 certificates; paste the CA or signing certificate ("-----BEGIN CERTIFICATE-----")']);
+    expect(problems(one(`      - name: default
+        cert: |
+          -----BEGIN CERTIFICATE-----
+          ?????????????
+          -----END CERTIFICATE-----
+`))[0]).to.match(/^validators\[0\]\.trustRoots\[0\]\.cert: certificate 1 cannot be parsed/);
+    // Connaisseur's "key instead of cert" case
+    expect(problems(one(`      - name: default
+        key: |
+${indentPem(pub, 10)}
+`)).join('\n')).to.contain('validators[0].trustRoots[0]');
+    expect(problems(one(`      - name: default
+        cert: |
+${indentPem(signer, 10)}
+        tsCert: "not a cert"
+        trustedIdentities: ["x509.subject: CN=only-cn", "*", "CN=x"]
+`))).to.deep.equal([
+      'validators[0].trustRoots[0].trustedIdentities: "*" cannot be combined with other identities; use either ["*"] or a list of x509.subject identities',
+      'validators[0].trustRoots[0].tsCert: holds no PEM certificate; expected one or more "-----BEGIN CERTIFICATE-----" blocks',
+    ]);
+    expect(problems(one(`      - name: default
+        cert: |
+${indentPem(signer, 10)}
+        trustedIdentities: ["x509.subject: CN=only-cn", "x509.subject: C=US, ST=WA, O=A", "x509.subject: C=US, ST=WA, O=A, OU=B"]
+`))).to.deep.equal([
+      'validators[0].trustRoots[0].trustedIdentities[0]: "x509.subject: CN=only-cn" is not a valid X.509 subject: it lacks C, ST, O; an identity needs at least C, ST (or S) and O',
+      'validators[0].trustRoots[0].trustedIdentities[2]: "x509.subject: C=US, ST=WA, O=A, OU=B" overlaps with "x509.subject: C=US, ST=WA, O=A" (a certificate could match both); remove one of them',
+    ]);
+    expect(problems(one(`      - name: default
+        cert: |
+${indentPem(signer, 10)}
+`, `    with:
+      verificationLevel: lenient
+      verificationOverride: { integrity: log }
+`)).join('\n')).to.contain('policy[0].with.verificationLevel').and.contain('policy[0].with.verificationOverride');
+  });
+
+  it('warns at load time when a CA trust root accepts any identity ("*" written, or Connaisseur\'s implicit "*")', () => {
+    const base = { name: 'n', type: 'notation' };
+    const implicitCa = notationWarnings(parseNotationConfig({ ...base, trustRoots: [{ name: 'ca', cert: tsaRoot }] }), 'application.validators[2]');
+    expect(implicitCa.map((w) => w.path)).to.deep.equal(['application.validators[2].trustRoots[0].trustedIdentities']);
+    expect(implicitCa[0]!.message).to.contain('has no trustedIdentities').and.contain('x509.subject');
+    const explicit = notationWarnings(parseNotationConfig({ ...base, trustRoots: [{ name: 'ca', cert: tsaRoot, trustedIdentities: ['*'] }] }), 'v');
+    expect(explicit[0]!.message).to.contain('trustedIdentities: ["*"]');
+    // a self-signed signing certificate (generate-test) pins exactly one signer: no warning for the implicit default
+    expect(notationWarnings(parseNotationConfig({ ...base, trustRoots: [{ name: 'leaf', cert: signer }] }), 'v')).to.deep.equal([]);
+    expect(notationWarnings(parseNotationConfig({ ...base, trustRoots: [{ name: 'ca', cert: tsaRoot, trustedIdentities: ['x509.subject: C=DE, ST=Berlin, O=X'] }] }), 'v')).to.deep.equal([]);
+  });
+});

@@ -1,0 +1,102 @@
+/**
+ * A shared world for the notation suites: a real docker-registry (signatures stored by the notation CLI
+ * with the referrers tag schema; the front also serves the OCI 1.1 referrers API), a real RFC 3161 TSA
+ * (openssl ts), the real notation CLI, and certificates made with openssl.
+ */
+import { parseImageReference } from '../../src/image/reference.js';
+import { silentLogger } from '../../src/log.js';
+import type { RuleOptions, ValidatorConfig } from '../../src/config/types.js';
+import { notationValidatorType } from '../../src/validators/notation/index.js';
+import type { ValidationOutcome, Validator } from '../../src/validators/types.js';
+import { indentPem } from '../support/configs.js';
+import { NotationCli } from '../harness/notation-cli.js';
+import { TestPki, codeSigningChain, rootOf, type TestCertificate } from '../harness/notation-pki.js';
+import { startRegistry, type TestRegistry } from '../harness/registry.js';
+import { startTsa, type TestTsa } from '../harness/tsa.js';
+
+export interface World {
+  reg: TestRegistry;
+  tsa: TestTsa;
+  cli: NotationCli;
+  pki: TestPki;
+  /** `notation cert generate-test` certificate (self-signed, key "quick"). */
+  quickCert: string;
+  /** root → intermediate → leaf "release" (key "release"). */
+  release: TestCertificate;
+  /** An unrelated root → leaf "other" (key "other"). */
+  other: TestCertificate;
+  /** Pushes a fresh image and returns `host/repo@digest` for the front (what Imprimatur sees) and for direct signing. */
+  image(repo: string): Promise<{ ref: string; direct: string; digest: string }>;
+  stop(): Promise<void>;
+}
+
+export async function startWorld(): Promise<World> {
+  const reg = await startRegistry({ referrersApi: true });
+  const pki = new TestPki();
+  const tsa = await startTsa(pki);
+  const cli = new NotationCli();
+  const quickCert = await cli.generateTest('quick');
+  const release = codeSigningChain(pki, 'release', { intermediate: true });
+  cli.addSigningKey('release', release.keyPath, pki.writeChain(release));
+  const other = codeSigningChain(pki, 'other');
+  cli.addSigningKey('other', other.keyPath, pki.writeChain(other));
+  let n = 0;
+  return {
+    reg, tsa, cli, pki, quickCert, release, other,
+    async image(repo) {
+      const img = await reg.pushRandomImage(repo, `v${++n}`, { seed: `${repo}-${n}-${Date.now()}` });
+      const directHost = new URL(reg.directUrl).host;
+      return { ref: `${reg.host}/${repo}@${img.digest}`, direct: `${directHost}/${repo}@${img.digest}`, digest: img.digest };
+    },
+    async stop() {
+      await tsa.stop();
+      await reg.stop();
+    },
+  };
+}
+
+export interface RootSpec {
+  name: string;
+  cert: string;
+  tsCert?: string;
+  trustedIdentities?: string[];
+}
+
+export function validatorConfig(roots: RootSpec[]): ValidatorConfig {
+  return { name: 'notation', type: 'notation', trustRoots: roots.map((r) => ({ ...r })) };
+}
+
+export function validatorYaml(name: string, roots: RootSpec[]): string {
+  const lines = [`  - name: ${name}`, '    type: notation', '    trustRoots:'];
+  for (const r of roots) {
+    lines.push(`      - name: ${r.name}`, '        cert: |', indentPem(r.cert, 10));
+    if (r.tsCert) lines.push('        tsCert: |', indentPem(r.tsCert, 10));
+    if (r.trustedIdentities) lines.push(`        trustedIdentities: ${JSON.stringify(r.trustedIdentities)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function makeValidator(reg: TestRegistry, roots: RootSpec[]): Validator {
+  const config = validatorConfig(roots);
+  const problems = notationValidatorType.check!(config, { path: 'v', file: 'test', insecureRegistries: [reg.host], secretsDir: '/nonexistent', logger: silentLogger });
+  if (problems.length > 0) throw new Error(problems.map((p) => `${p.path}: ${p.message}`).join('; '));
+  return notationValidatorType.create(config, { path: 'v', file: 'test', insecureRegistries: [reg.host], secretsDir: '/nonexistent', logger: silentLogger });
+}
+
+export type Verdict = { ok: true; outcome: ValidationOutcome } | { ok: false; code: string; message: string; record?: unknown };
+
+export async function runValidator(v: Validator, ref: string, options: Partial<RuleOptions> = {}, now = new Date()): Promise<Verdict> {
+  const ac = new AbortController();
+  try {
+    const outcome = await v.validate(parseImageReference(ref), { trustRoot: 'default', mode: 'mutate', ...options } as RuleOptions, {
+      signal: ac.signal, deadline: Date.now() + 20_000, logger: silentLogger, now: () => now,
+    });
+    return { ok: true, outcome };
+  } catch (err) {
+    const e = err as { code?: string; message: string; details?: { record?: unknown } };
+    if (!e.code) throw err;
+    return { ok: false, code: e.code, message: e.message, record: e.details?.record };
+  }
+}
+
+export { rootOf };
