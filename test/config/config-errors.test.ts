@@ -21,7 +21,7 @@ const BROKEN: Array<[string, string, string, RegExp]> = [
   ['validator name with upper case', `validators:\n  - name: Allow\n    type: static\n    approve: true\npolicy: []`, 'validators[0].name', /lower-case/],
   ['validator without type', `validators:\n  - name: a\npolicy: []`, 'validators[0].type', /required/],
   ['unknown validator type', `validators:\n  - name: a\n    type: magic\npolicy: []`, 'validators[0].type', /unknown validator type "magic"/],
-  ['reserved type not supported yet', `validators:\n  - name: a\n    type: notation\npolicy: []`, 'validators[0].type', /not supported yet/],
+  ['notation validator without trust roots', `validators:\n  - name: a\n    type: notation\npolicy: []`, 'validators[0].trustRoots', /required/],
   ['static without approve', `validators:\n  - name: a\n    type: static\npolicy: []`, 'validators[0].approve', /required/],
   ['unknown key in static validator', `validators:\n  - name: a\n    type: static\n    approve: true\n    key: x\npolicy: []`, 'validators[0].key', /unknown key "key"/],
   ['duplicate validator names', `${V}  - name: allow\n    type: static\n    approve: false\npolicy: []`, 'validators[2].name', /duplicate validator name "allow"/],
