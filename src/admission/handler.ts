@@ -114,10 +114,10 @@ async function decide(ctx: HandlerContext, { req, containers, signal, deadlineMs
   let message: string;
   let allowed: boolean;
   if (blocking.length > 0) {
-    message = `Imprimatur denied ${where}: ${blocking.map(describeDenial).join('; ')}`;
+    message = `Imprimatur denied ${where}: ${joinBounded(blocking.map(describeDenial), MAX_DENIAL_REASONS)}`;
     allowed = false;
   } else if (detected.length > 0) {
-    message = `Imprimatur would deny ${where}: ${detected.map(describeDenial).join('; ')}`;
+    message = `Imprimatur would deny ${where}: ${joinBounded(detected.map(describeDenial), MAX_DENIAL_REASONS)}`;
     allowed = true;
   } else {
     allowed = true;
@@ -188,6 +188,19 @@ async function decide(ctx: HandlerContext, { req, containers, signal, deadlineMs
     'admission decision',
   );
   return { response, event };
+}
+
+/** Longest list of per-image reasons in a denial; the rest are counted (every image is in the log and the alerts). */
+const MAX_DENIAL_REASONS = 4000;
+
+function joinBounded(parts: string[], max: number): string {
+  let text = '';
+  for (let i = 0; i < parts.length; i++) {
+    const next = text ? `${text}; ${parts[i]}` : parts[i]!;
+    if (next.length > max && text) return `${text}; and ${parts.length - i} more denied image(s) (see the webhook's log)`;
+    text = next;
+  }
+  return text;
 }
 
 function describeDenial(d: ImageDecision): string {

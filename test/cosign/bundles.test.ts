@@ -109,7 +109,7 @@ describe('cosign validator: Sigstore bundles on a real registry', function () {
       await pushBundle(registry, repo, img.descriptor, await dsseBundle(generateTestKey('ecdsa-p256'), img.digest));
       const err = await denial(validator(registry).validate(image(registry, repo, 'v1'), rule('*'), ctx()));
       expect(err.code).to.equal('THRESHOLD_NOT_REACHED');
-      expect(err.message).to.equal('threshold not reached (valid 0 of 2 required; signed by: none)');
+      expect(err.message).to.equal('threshold not reached (valid 0 of 2 required; signed by: none) — alice: 1 signature found, it does not match this key; bob: 1 signature found, it does not match this key');
       for (const r of err.details.record.trustRoots) expect(r.reason).to.match(/signature does not match this key/);
     });
 

@@ -46,7 +46,7 @@ describe('cosign validator: classic signatures on a real registry', function () 
 
       const err = await denial(validator.validate(image(repo, 'v1'), rule('other'), ctx()));
       expect(err.code).to.equal('SIGNATURE_INVALID');
-      expect(err.message).to.equal('no signature matches trust root "other"');
+      expect(err.message).to.equal('no signature matches trust root "other": 1 signature found, it does not match this key');
       expect(err.details.record.trustRoots[0]!.reason).to.match(/signature does not match this key/);
     });
   }

@@ -118,6 +118,40 @@ describe('admission with the cosign validator (real registry, real signatures)',
     expect(bad.reason).to.match(/no signatures found/);
   });
 
+  it('the denial kubectl shows names the specific reason: wrong key, no transparency log entry, no signature (bounded)', async () => {
+    const otherKey = generateTestKey('ecdsa-p256');
+    const wrong = await reg.pushRandomImage('reasons/wrong-key', '1', { seed: 'wrong' });
+    await signImage(reg, reg.host, 'reasons/wrong-key', wrong.digest, [otherKey]);
+    const noTlog = await reg.pushRandomImage('reasons/no-tlog', '1', { seed: 'notlog' });
+    await signImage(reg, reg.host, 'reasons/no-tlog', noTlog.digest, [key]);
+    await reg.pushRandomImage('reasons/unsigned', '1', { seed: 'unsigned' });
+    const text = `
+insecureRegistries: ["${reg.host}"]
+${cosignKeyValidator('default', key.publicPem).replace(/^/, 'validators:\n')}policy:
+  - pattern: "*:*"
+  - pattern: "${reg.host}/reasons/wrong-key"
+    with: {verifyInTransparencyLog: false}
+  - pattern: "${reg.host}/reasons/unsigned"
+    with: {verifyInTransparencyLog: false}
+`;
+    const hook = await startWebhook(text);
+    try {
+      const images = ['wrong-key', 'no-tlog', 'unsigned'].map((r) => `${reg.host}/reasons/${r}:1`);
+      const res = await hook.post(review('Pod', workload('Pod', { containers: images }, 'web')));
+      expect(res.json.response.allowed).to.equal(false);
+      const msg: string = res.json.response.status.message;
+      const parts = msg.replace(/^Imprimatur denied Pod team-a\/web: /, '').split(/; (?=image ")/);
+      expect(parts).to.deep.equal([
+        `image "${images[0]}" (rule "${reg.host}/reasons/wrong-key", validator "default"): no signature matches trust root "default": 1 signature found, it does not match this key`,
+        `image "${images[1]}" (rule "*:*", validator "default"): no signature matches trust root "default": signed by this key, but transparency log entry invalid: the signature has no Rekor bundle (signed with --tlog-upload=false?); set verifyInTransparencyLog: false in the rule to accept it`,
+        `image "${images[2]}" (rule "${reg.host}/reasons/unsigned", validator "default"): no signatures found for ${images[2]}`,
+      ]);
+      expect(msg.length).to.be.below(1200);
+    } finally {
+      await hook.close();
+    }
+  });
+
   it('insecureValidateOnly verifies but never patches', async () => {
     const hook = await startWebhook(config(reg, key, '', 'insecureValidateOnly'));
     try {

@@ -91,6 +91,16 @@ describe('webhook over real HTTPS with static validators', () => {
     expect(msg.match(/image "nginx:1.25"/g)).to.have.length(1);
   });
 
+  it('bounds the denial message: 60 denied images are named until about 4000 characters, the rest counted', async () => {
+    const images = Array.from({ length: 60 }, (_, i) => `registry.example.com/team-${i}/some-rather-long-application-name:1.0.${i}`);
+    const res = await hook.post(review('Deployment', workload('Deployment', { containers: images })));
+    const msg: string = res.json.response.status.message;
+    expect(msg.length).to.be.below(4200);
+    const named = msg.match(/image "registry\.example\.com\/team-\d+\//g)!.length;
+    expect(named).to.be.greaterThan(10);
+    expect(msg).to.match(new RegExp(`; and ${60 - named} more denied image\\(s\\) \\(see the webhook's log\\)$`));
+  });
+
   it('rejects a malformed workload (container without image) with 400 inside a well-formed review', async () => {
     const obj = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x' }, spec: { containers: [{ name: 'a' }] } };
     const res = await hook.post(review('Pod', obj));

@@ -8,7 +8,7 @@ import { findBundles } from './bundles.js';
 import { findClassicSignatures } from './classic.js';
 import type { CosignConfig } from './config.js';
 import { decide, resolvePolicy } from './policy.js';
-import { policySummary, type CosignRecord } from './record.js';
+import { failedRootsSummary, policySummary, rootFailureSummary, type CosignRecord } from './record.js';
 import { attachOnlineEntries } from './rekor-online.js';
 import { verifyTrustRoot, type CandidateSet } from './verify-candidates.js';
 
@@ -80,9 +80,14 @@ export class CosignValidator implements Validator {
     const signedBy = record.trustRoots.filter((r) => r.verified).map((r) => r.name);
     const verdict = decide(policy, signedBy, classic.candidates.length + bundles.candidates.length, image.original);
     if (!verdict.ok) {
-      // A single keyless trust root: say which identities signed instead (and why they did not count).
-      const only = !policy.all && roots[0]?.kind === 'keyless' ? record.trustRoots[0] : undefined;
-      if (only?.reason && verdict.code === 'SIGNATURE_INVALID') verdict.message = `no signature matches trust root "${only.name}": ${only.reason}`;
+      // Say why, per trust root, in the message kubectl shows: wrong key, no transparency log entry, another identity, …
+      if (verdict.code === 'SIGNATURE_INVALID') {
+        verdict.message = `${verdict.message}: ${rootFailureSummary(record.trustRoots[0]!)}`;
+      } else if (verdict.code === 'MISSING_REQUIRED_SIGNATURES' || verdict.code === 'THRESHOLD_NOT_REACHED') {
+        const consulted = verdict.code === 'MISSING_REQUIRED_SIGNATURES' ? policy.required : policy.trustRoots;
+        const why = failedRootsSummary(record.trustRoots, consulted);
+        if (why) verdict.message = `${verdict.message} — ${why}`;
+      }
       record.summary = verdict.message;
       throw new ImprimaturError(verdict.code, verdict.message, { record });
     }
