@@ -109,6 +109,8 @@ function formatExplanation(e: Explanation): string {
   const verdict = e.outcome === 'denied' && e.enforcement.enforcement === 'detect' ? 'DENIED (detection: admitted with a warning)' : e.outcome.toUpperCase();
   lines.push(`  outcome:     ${verdict}${e.code ? ` [${e.code}]` : ''} — ${e.reason}`);
   if (e.digest) lines.push(`  digest:      ${e.digest}`);
+  const formats = e.record?.verifiedFormats;
+  if (Array.isArray(formats) && formats.length > 0) lines.push(`  format:      ${formats.join(', ')}`);
   const roots = (e.record?.trustRoots as Array<Record<string, unknown>> | undefined) ?? [];
   for (const r of roots) {
     const by = Array.isArray(r.verifiedBy) && r.verifiedBy.length ? ` — verified ${r.verifiedBy.join(', ')}` : '';

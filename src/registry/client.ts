@@ -46,9 +46,10 @@ class DistributionClient implements RegistryClient {
     return manifest;
   }
 
-  async findManifest(repo: RepositoryRef, reference: string, signal: AbortSignal): Promise<FetchedManifest | undefined> {
+  async findManifest(repo: RepositoryRef, reference: string, signal: AbortSignal, opts: { maxBytes?: number } = {}): Promise<FetchedManifest | undefined> {
     const what = `image ${describeReference(repo, reference)}`;
-    const res = await this.request(repo, 'manifests', reference, signal, { accept: MANIFEST_ACCEPT, maxBytes: MAX_MANIFEST_BYTES });
+    const maxBytes = Math.max(0, Math.min(opts.maxBytes ?? MAX_MANIFEST_BYTES, MAX_MANIFEST_BYTES));
+    const res = await this.request(repo, 'manifests', reference, signal, { accept: MANIFEST_ACCEPT, maxBytes });
     if (res.status === 404) return undefined;
     if (res.status !== 200) throw registryBadResponse(repo.registry, `HTTP ${res.status} for ${what}`);
     let digest: string;

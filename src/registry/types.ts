@@ -60,8 +60,11 @@ export interface RegistryClient {
   resolveDigest(repo: RepositoryRef, reference: string, signal: AbortSignal): Promise<string>;
   /** Manifest by tag or digest (body checked against the digest when fetched by digest; capped at 4 MiB). */
   getManifest(repo: RepositoryRef, reference: string, signal: AbortSignal): Promise<FetchedManifest>;
-  /** Like getManifest, but `undefined` when the registry answers 404 (e.g. a `.sig` tag that does not exist). */
-  findManifest(repo: RepositoryRef, reference: string, signal: AbortSignal): Promise<FetchedManifest | undefined>;
+  /**
+   * Like getManifest, but `undefined` when the registry answers 404 (e.g. a `.sig` tag that does not exist).
+   * `maxBytes` lowers the 4 MiB cap (e.g. to the size a referrers index declares).
+   */
+  findManifest(repo: RepositoryRef, reference: string, signal: AbortSignal, opts?: { maxBytes?: number }): Promise<FetchedManifest | undefined>;
   /** Blob bytes, checked against descriptor.digest and capped at descriptor.size. */
   getBlob(repo: RepositoryRef, descriptor: Descriptor, signal: AbortSignal): Promise<Buffer>;
   /** Referrers of `digest`: OCI 1.1 referrers API, else the referrers tag schema (`sha256-<hex>` index). */

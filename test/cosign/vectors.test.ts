@@ -41,7 +41,7 @@ describe('cosign validator: real cosign test vectors', () => {
     const alice = outcome.details.trustRoots!.find((r) => r.name === 'alice')!;
     expect(alice.verified).to.equal(true);
     expect(alice.verifiedBy).to.deep.equal([`sha256-${ALICE_DIGEST.slice(7)}.sig layer 0 (ecdsa-sha256)`]);
-    expect(alice.found).to.equal('1 classic signature(s), 0 bundle(s)');
+    expect(alice.found).to.equal('1 classic signature(s), 0 OCI 1.1 referrer signature(s), 0 bundle(s)');
   });
 
   it('multi-cosigned-alice-bob-charlie with "*" and threshold 2 is valid', async () => {
@@ -85,7 +85,7 @@ describe('cosign validator: real cosign test vectors', () => {
     const err = await denial(validator.validate(ref, rule('alice'), ctx()));
     expect(err.code).to.equal('NO_SIGNATURES');
     expect(err.message).to.equal(`no signatures found for ${ref.original}`);
-    expect(err.details.record.trustRoots[0]!.found).to.equal('0 classic signature(s), 0 bundle(s)');
+    expect(err.details.record.trustRoots[0]!.found).to.equal('0 classic signature(s), 0 OCI 1.1 referrer signature(s), 0 bundle(s)');
   });
 
   it('co-unsigned with "*" is denied: threshold not reached', async () => {

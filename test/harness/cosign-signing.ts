@@ -2,14 +2,16 @@
  * Test helpers that produce what `cosign` produces, with Node's crypto and @sigstore/sign, and push
  * it to a real registry over the distribution API:
  * - classic signatures: the simple-signing payload, signed as cosign signs it, as a layer of the manifest at tag `sha256-<hex>.sig`;
+ * - the same signature layers stored as an OCI 1.1 referrer (`cosign sign --registry-referrers-mode=oci-1-1`);
  * - Sigstore bundles (keyed, no tlog): DSSE with the in-toto statement cosign 3 writes, or a message
  *   signature over the manifest, stored as an OCI referrer and listed in the referrers tag schema index.
  */
-import { generateKeyPairSync, sign, constants, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPairSync, sign, constants, type KeyObject } from 'node:crypto';
 import { bundleToJSON, type Bundle } from '@sigstore/bundle';
 import { DSSEBundleBuilder, MessageSignatureBundleBuilder, type Signer } from '@sigstore/sign';
 import type { TestRegistry } from './registry.js';
-import { OCI_MANIFEST, type PushedDescriptor } from './registry-push.js';
+import { Agent, fetch } from 'undici';
+import { OCI_INDEX, OCI_MANIFEST, type PushedDescriptor } from './registry-push.js';
 
 export const SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
 export const BUNDLE_V03 = 'application/vnd.dev.sigstore.bundle.v0.3+json';
@@ -49,7 +51,7 @@ export function cosignSign(key: TestKey, data: Buffer): Buffer {
 // ---------------------------------------------------------------- pushing
 
 /** What these helpers need to push (a TestRegistry from ./registry.js, which pushes to the registry directly). */
-export type Pusher = Pick<TestRegistry, 'pushBlob' | 'pushManifest' | 'pushReferrer'>;
+export type Pusher = Pick<TestRegistry, 'pushBlob' | 'pushManifest' | 'pushReferrer' | 'pushIndex'>;
 
 // ---------------------------------------------------------------- classic signatures
 
@@ -79,6 +81,12 @@ export function classicLayer(key: TestKey, digest: string, dockerReference: stri
 
 /** Pushes the payload blobs and the `.sig` manifest (cosign's layout) for image `digest`. Returns the `.sig` manifest digest. */
 export async function pushClassicSignatures(pusher: Pusher, repo: string, digest: string, layers: ClassicLayer[], tag = `${digest.replace(':', '-')}.sig`): Promise<string> {
+  const { manifest } = await signatureManifest(pusher, repo, layers);
+  return pusher.pushManifest(repo, tag, manifest, OCI_MANIFEST);
+}
+
+/** Pushes the payload and config blobs of a signature manifest and returns it (cosign's layout, as an object). */
+async function signatureManifest(pusher: Pusher, repo: string, layers: ClassicLayer[]): Promise<{ manifest: Record<string, unknown>; config: Buffer }> {
   const descriptors = [];
   for (const l of layers) {
     const blob = await pusher.pushBlob(repo, l.payload);
@@ -93,16 +101,80 @@ export async function pushClassicSignatures(pusher: Pusher, repo: string, digest
     rootfs: { type: 'layers', diff_ids: descriptors.map((d) => d.digest) }, config: {},
   }));
   const configDigest = await pusher.pushBlob(repo, config);
-  return pusher.pushManifest(repo, tag, {
-    schemaVersion: 2, mediaType: OCI_MANIFEST,
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
-    layers: descriptors,
-  }, OCI_MANIFEST);
+  return {
+    config,
+    manifest: {
+      schemaVersion: 2, mediaType: OCI_MANIFEST,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+      layers: descriptors,
+    },
+  };
 }
 
 /** Signs `digest` with each key and pushes one `.sig` manifest holding all signatures (docker-reference `registry/repo`). */
 export async function signImage(pusher: Pusher, registry: string, repo: string, digest: string, keys: TestKey[]): Promise<string> {
   return pushClassicSignatures(pusher, repo, digest, keys.map((k) => classicLayer(k, digest, `${registry}/${repo}`)));
+}
+
+// ---------------------------------------------------------------- signatures as OCI 1.1 referrers
+
+export const SIGNATURE_ARTIFACT = 'application/vnd.dev.cosign.artifact.sig.v1+json';
+
+/** A pusher that can also read the registry directly (to extend the referrers tag schema index). */
+export type ReferrerPusher = Pusher & Pick<TestRegistry, 'directUrl' | 'credentials'>;
+
+export interface SignatureReferrerOptions {
+  /**
+   * `v3` (default): what cosign >= 3.1 writes — config media type and the manifest's `artifactType` are
+   * the signature artifact type. `v2`: cosign 2.x — only the config media type.
+   */
+  cosign?: 'v2' | 'v3';
+  /**
+   * Record the referrer in the referrers tag schema index `sha256-<hex>` (what go-containerregistry does
+   * when the registry has no referrers API). Default true.
+   */
+  tagSchema?: boolean;
+  /** Overrides applied to the manifest before it is pushed (attacks). */
+  mutate?: (manifest: Record<string, unknown>) => void;
+}
+
+/**
+ * Stores signature layers as cosign's `WriteSignaturesExperimentalOCI` does: the signature manifest with
+ * the config media type set to `application/vnd.dev.cosign.artifact.sig.v1+json`, `subject` = the image
+ * descriptor, pushed by digest; then listed in the tag schema index. Returns the referrer descriptor.
+ */
+export async function pushSignatureReferrer(
+  pusher: ReferrerPusher,
+  repo: string,
+  subject: PushedDescriptor,
+  layers: ClassicLayer[],
+  opts: SignatureReferrerOptions = {},
+): Promise<PushedDescriptor> {
+  const { manifest } = await signatureManifest(pusher, repo, layers);
+  (manifest.config as Record<string, unknown>).mediaType = SIGNATURE_ARTIFACT;
+  manifest.subject = { mediaType: subject.mediaType, digest: subject.digest, size: subject.size };
+  if ((opts.cosign ?? 'v3') === 'v3') manifest.artifactType = SIGNATURE_ARTIFACT;
+  opts.mutate?.(manifest);
+  const body = Buffer.from(JSON.stringify(manifest));
+  const digest = await pusher.pushManifest(repo, `sha256:${createHash('sha256').update(body).digest('hex')}`, body, OCI_MANIFEST);
+  const descriptor: PushedDescriptor = { mediaType: OCI_MANIFEST, digest, size: body.length, artifactType: SIGNATURE_ARTIFACT };
+  if (opts.tagSchema ?? true) await addToReferrersIndex(pusher, repo, subject.digest, descriptor);
+  return descriptor;
+}
+
+/** Adds `descriptor` to the referrers tag schema index of `subject` (read from the registry directly, with Basic auth if it needs it). */
+export async function addToReferrersIndex(pusher: ReferrerPusher, repo: string, subject: string, descriptor: PushedDescriptor): Promise<void> {
+  const tag = subject.replace(':', '-');
+  const agent = new Agent();
+  const auth = pusher.credentials ? { authorization: `Basic ${Buffer.from(`${pusher.credentials.user}:${pusher.credentials.password}`).toString('base64')}` } : {};
+  try {
+    const res = await fetch(`${pusher.directUrl}/v2/${repo}/manifests/${tag}`, { headers: { accept: OCI_INDEX, ...auth }, dispatcher: agent });
+    if (res.status !== 200 && res.status !== 404) throw new Error(`reading the referrers index ${repo}:${tag}: HTTP ${res.status}`);
+    const current = res.status === 200 ? ((await res.json()) as { manifests: PushedDescriptor[] }).manifests : (await res.arrayBuffer(), []);
+    await pusher.pushIndex(repo, tag, [...current, descriptor]);
+  } finally {
+    await agent.close();
+  }
 }
 
 // ---------------------------------------------------------------- Sigstore bundles

@@ -7,6 +7,7 @@ import { ImprimaturError } from '../../errors.js';
 import type { Descriptor, FetchedManifest, RegistryClient, RepositoryRef } from '../../registry/types.js';
 import { bundleSubjectProblem } from './bundle-subject.js';
 import { DIGEST_PATTERN, shortDigest, type BundleCandidate } from './candidates.js';
+import { fetchReferrerManifest } from './referrer-manifest.js';
 
 export const BUNDLE_MEDIA_TYPES: readonly string[] = [
   'application/vnd.dev.sigstore.bundle.v0.3+json',
@@ -31,33 +32,20 @@ function layerOf(manifest: FetchedManifest): Descriptor | undefined {
   return { mediaType: layer.mediaType as string, digest: layer.digest, size: layer.size };
 }
 
-function subjectDigest(manifest: FetchedManifest): string | undefined {
-  const subject = manifest.json.subject as Record<string, unknown> | undefined;
-  return subject && typeof subject.digest === 'string' ? subject.digest : undefined;
-}
-
 /**
- * Lists the bundle referrers of `digest` and loads each bundle (manifest and blob digest-checked,
- * bundle structure validated, signed subject compared with `digest`). Keys are tried later. Registry failures are thrown (fail closed),
- * except a referrer whose content is missing or malformed, which is recorded and does not count.
+ * Loads each bundle among `referrers` (the image's referrers list): manifest and blob digest-checked
+ * and size-capped, the manifest's subject must be `digest`, bundle structure validated, signed subject
+ * compared with `digest`. Keys are tried later. Registry failures are thrown (fail closed), except a
+ * referrer whose content is missing or malformed, which is recorded and does not count.
  */
-export async function findBundles(client: RegistryClient, repo: RepositoryRef, digest: string, signal: AbortSignal): Promise<BundleFindings> {
-  const referrers = await client.getReferrers(repo, digest, signal);
+export async function findBundles(client: RegistryClient, repo: RepositoryRef, digest: string, referrers: Descriptor[], signal: AbortSignal): Promise<BundleFindings> {
   const candidates: BundleCandidate[] = [];
   const skipped: string[] = [];
   for (const ref of referrers) {
-    const type = ref.artifactType ?? '';
-    if (!BUNDLE_MEDIA_TYPES.includes(type)) {
-      skipped.push(`referrer ${shortDigest(ref.digest)}: artifact type ${type || '(none)'}`);
-      continue;
-    }
+    if (!BUNDLE_MEDIA_TYPES.includes(ref.artifactType ?? '')) continue;
     const id = `bundle ${shortDigest(ref.digest)}`;
     if (candidates.length >= MAX_BUNDLES) {
       skipped.push(`${id}: more than ${MAX_BUNDLES} bundles; ignored`);
-      continue;
-    }
-    if (!DIGEST_PATTERN.test(ref.digest)) {
-      candidates.push({ kind: 'bundle', id, problem: `referrer digest "${ref.digest}" is not a sha256 digest` });
       continue;
     }
     candidates.push(await loadBundle(client, repo, digest, ref, id, signal));
@@ -73,14 +61,9 @@ async function loadBundle(
   id: string,
   signal: AbortSignal,
 ): Promise<BundleCandidate> {
-  const manifest = await client.findManifest(repo, ref.digest, signal);
-  if (!manifest) return { kind: 'bundle', id, problem: 'referrer manifest does not exist in the registry' };
-  if (manifest.digest !== ref.digest) {
-    throw new ImprimaturError('DIGEST_MISMATCH', `registry ${repo.registry} returned manifest ${manifest.digest} for ${ref.digest} in ${repo.repository}; the registry or a proxy in front of it is not trustworthy`);
-  }
-  const subject = subjectDigest(manifest);
-  if (subject !== digest) return { kind: 'bundle', id, problem: `referrer manifest's subject is ${subject ?? 'missing'}, not this image` };
-  const layer = layerOf(manifest);
+  const fetched = await fetchReferrerManifest(client, repo, digest, ref, signal);
+  if ('problem' in fetched) return { kind: 'bundle', id, problem: fetched.problem };
+  const layer = layerOf(fetched.manifest);
   if (!layer || !DIGEST_PATTERN.test(layer.digest)) return { kind: 'bundle', id, problem: 'referrer manifest has no bundle layer' };
   if (layer.size < 0 || layer.size > MAX_BUNDLE_BYTES) {
     return { kind: 'bundle', id, problem: `bundle of ${layer.size} bytes exceeds the limit of ${MAX_BUNDLE_BYTES} bytes` };

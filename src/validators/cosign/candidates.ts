@@ -1,10 +1,20 @@
 /** Signatures found for an image, before any key is tried (shared by the classic and bundle paths). */
 import type { Bundle } from '@sigstore/bundle';
 
-/** A classic cosign signature: one simple-signing layer of the `sha256-<hex>.sig` manifest. */
+/**
+ * Where a simple-signing signature was found: `tag` = the classic `sha256-<hex>.sig` tag; `referrer` =
+ * an OCI 1.1 referrer of artifact type `application/vnd.dev.cosign.artifact.sig.v1+json`.
+ */
+export type SignatureStore = 'tag' | 'referrer';
+
+/**
+ * A cosign simple-signing signature: one layer of the `sha256-<hex>.sig` manifest or of an OCI 1.1
+ * signature referrer (same layer format, same verification).
+ */
 export interface ClassicCandidate {
   kind: 'classic';
-  /** Stable label for records, e.g. `sha256-ab12….sig layer 0`. */
+  store: SignatureStore;
+  /** Stable label for records, e.g. `sha256-ab12….sig layer 0` or `referrer sha256:ab12… layer 0`. */
   id: string;
   payload?: Buffer;
   signature?: Buffer;
@@ -37,4 +47,10 @@ export const DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
 /** Short digest for messages: `sha256:0123456789ab…`. */
 export function shortDigest(digest: string): string {
   return digest.length > 19 ? `${digest.slice(0, 19)}…` : digest;
+}
+
+/** The signature format of a candidate, as `imprimatur explain` names it. */
+export function formatOf(candidate: Candidate): string {
+  if (candidate.kind === 'bundle') return 'Sigstore bundle';
+  return candidate.store === 'referrer' ? 'OCI 1.1 referrer signature' : 'classic .sig-tag signature';
 }

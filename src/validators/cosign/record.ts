@@ -11,6 +11,8 @@ export interface SignatureAttempt {
   verified: boolean;
   /** Scheme that verified (e.g. `ecdsa-sha256`, `sigstore-bundle`), when verified. */
   scheme?: string;
+  /** Signature format: classic `.sig` tag, OCI 1.1 referrer, or Sigstore bundle (candidates.ts formatOf). */
+  format?: string;
   reason?: string;
   /** Keyless: the identity in the signature's certificate (whether or not it counted). */
   identity?: { subject?: string; issuer?: string };
@@ -21,11 +23,13 @@ export interface SignatureAttempt {
 export interface TrustRootRecord {
   name: string;
   verified: boolean;
-  /** e.g. `2 classic signature(s), 1 bundle(s)`. */
+  /** e.g. `2 classic signature(s), 1 OCI 1.1 referrer signature(s), 1 bundle(s)`. */
   found: string;
   reason?: string;
   /** Signatures this trust root verified. */
   verifiedBy: string[];
+  /** Formats of the signatures this trust root verified. */
+  formats?: string[];
   attempts: SignatureAttempt[];
   [key: string]: unknown;
 }
@@ -38,12 +42,23 @@ export interface CosignRecord extends VerificationRecord {
   /** Transparency log / keyless options in force and where the Sigstore trust material comes from. */
   verification?: { verifyInTransparencyLog: boolean; verifySCT: boolean; onlineTransparencyLog: boolean; trustMaterial: string };
   classic?: { tag: string; manifestDigest?: string; found: number; skipped: string[] };
+  /** cosign signatures stored as OCI 1.1 referrers: the referrer manifests read and the signatures in them. */
+  referrerSignatures?: { manifests: string[]; found: number; skipped: string[] };
   bundles?: { found: number; skipped: string[] };
+  /** How many referrers the registry listed, and those of other artifact types (attestations, SBOMs, …). */
+  referrers?: { listed: number; other: string[] };
+  /** Formats of the signatures that satisfied the rule (admissions only). */
+  verifiedFormats?: string[];
   trustRoots: TrustRootRecord[];
 }
 
-export function foundSummary(classic: number, bundles: number): string {
-  return `${classic} classic signature(s), ${bundles} bundle(s)`;
+export function foundSummary(classic: number, referrers: number, bundles: number): string {
+  return `${classic} classic signature(s), ${referrers} OCI 1.1 referrer signature(s), ${bundles} bundle(s)`;
+}
+
+/** The distinct formats that verified for the given trust roots, in a stable order. */
+export function verifiedFormats(roots: TrustRootRecord[]): string[] {
+  return [...new Set(roots.filter((r) => r.verified).flatMap((r) => r.formats ?? []))].sort();
 }
 
 export function policySummary(policy: SignaturePolicy): CosignRecord['policy'] {

@@ -1,14 +1,21 @@
-/** The `cosign` validator: resolves the image digest, finds its signatures, applies the rule's multi-signature policy. */
+/**
+ * The `cosign` validator: resolves the image digest, finds its signatures in all three places cosign
+ * writes them (the `.sig` tag, signature referrers, Sigstore bundle referrers), applies the rule's
+ * multi-signature policy.
+ */
 import { ImprimaturError, toImprimaturError } from '../../errors.js';
 import type { ImageReference } from '../../image/types.js';
 import type { RuleOptions } from '../../config/types.js';
 import type { RegistryClient, RepositoryRef } from '../../registry/types.js';
 import type { ValidationContext, ValidationOutcome, Validator } from '../types.js';
-import { findBundles } from './bundles.js';
+import { BUNDLE_MEDIA_TYPES, findBundles } from './bundles.js';
+import { shortDigest } from './candidates.js';
 import { findClassicSignatures } from './classic.js';
 import type { CosignConfig } from './config.js';
 import { decide, resolvePolicy } from './policy.js';
-import { failedRootsSummary, policySummary, rootFailureSummary, type CosignRecord } from './record.js';
+import { failedRootsSummary, policySummary, rootFailureSummary, verifiedFormats, type CosignRecord } from './record.js';
+import { findReferrerSignatures, SIGNATURE_ARTIFACT_TYPE } from './referrer-signatures.js';
+import { LayerBudget } from './signature-layers.js';
 import { attachOnlineEntries } from './rekor-online.js';
 import { verifyTrustRoot, type CandidateSet } from './verify-candidates.js';
 
@@ -54,12 +61,24 @@ export class CosignValidator implements Validator {
     }
     record.digest = digest;
 
-    const [classic, bundles] = await Promise.all([
-      findClassicSignatures(this.client, repo, digest, ctx.signal),
-      findBundles(this.client, repo, digest, ctx.signal),
+    const blobs = new Map<string, Promise<Buffer | undefined>>();
+    const [classic, attached] = await Promise.all([
+      findClassicSignatures(this.client, repo, digest, new LayerBudget(blobs), ctx.signal),
+      this.client.getReferrers(repo, digest, ctx.signal).then(async (referrers) => {
+        const [bundles, signatures] = await Promise.all([
+          findBundles(this.client, repo, digest, referrers, ctx.signal),
+          findReferrerSignatures(this.client, repo, digest, referrers, new LayerBudget(blobs), ctx.signal),
+        ]);
+        const other = referrers.filter((r) => r.artifactType !== SIGNATURE_ARTIFACT_TYPE && !BUNDLE_MEDIA_TYPES.includes(r.artifactType ?? ''));
+        return { listed: referrers.length, bundles, signatures, other: other.map((r) => `referrer ${shortDigest(r.digest)}: artifact type ${r.artifactType || '(none)'}`) };
+      }),
     ]);
+    const { bundles, signatures } = attached;
     record.classic = { tag: classic.tag, manifestDigest: classic.manifestDigest, found: classic.candidates.length, skipped: classic.skipped };
+    record.referrerSignatures = { manifests: signatures.manifests, found: signatures.candidates.length, skipped: signatures.skipped };
     record.bundles = { found: bundles.candidates.length, skipped: bundles.skipped };
+    record.referrers = { listed: attached.listed, other: attached.other };
+    const simpleSigning = [...classic.candidates, ...signatures.candidates];
 
     const tlogOptions = {
       verifyInTransparencyLog: options.verifyInTransparencyLog !== false,
@@ -68,9 +87,9 @@ export class CosignValidator implements Validator {
     const online = options.onlineTransparencyLog === true && this.config.host.rekor !== undefined;
     record.verification = { ...tlogOptions, onlineTransparencyLog: online, trustMaterial: this.config.host.trust.source };
     if (online && tlogOptions.verifyInTransparencyLog) {
-      await attachOnlineEntries(this.config.host.rekor!, classic.candidates, ctx.signal, ctx.logger);
+      await attachOnlineEntries(this.config.host.rekor!, simpleSigning, ctx.signal, ctx.logger);
     }
-    const set: CandidateSet = { classic: classic.candidates, bundles: bundles.candidates, trust: this.config.host.trust, options: tlogOptions };
+    const set: CandidateSet = { classic: simpleSigning, bundles: bundles.candidates, trust: this.config.host.trust, options: tlogOptions };
     if (bundles.candidates.some((c) => c.bundle?.content.$case === 'messageSignature' && !c.problem)) {
       set.manifest = (await this.client.getManifest(repo, digest, ctx.signal)).body;
     }
@@ -78,7 +97,7 @@ export class CosignValidator implements Validator {
     ctx.logger.debug({ validator: this.name, image: image.original, digest, trustRoots: record.trustRoots }, 'cosign verification');
 
     const signedBy = record.trustRoots.filter((r) => r.verified).map((r) => r.name);
-    const verdict = decide(policy, signedBy, classic.candidates.length + bundles.candidates.length, image.original);
+    const verdict = decide(policy, signedBy, simpleSigning.length + bundles.candidates.length, image.original);
     if (!verdict.ok) {
       // Say why, per trust root, in the message kubectl shows: wrong key, no transparency log entry, another identity, …
       if (verdict.code === 'SIGNATURE_INVALID') {
@@ -91,7 +110,8 @@ export class CosignValidator implements Validator {
       record.summary = verdict.message;
       throw new ImprimaturError(verdict.code, verdict.message, { record });
     }
-    record.summary = `${image.original} (${digest}) is signed by: ${signedBy.join(', ')}`;
+    record.verifiedFormats = verifiedFormats(record.trustRoots.filter((r) => policy.trustRoots.includes(r.name)));
+    record.summary = `${image.original} (${digest}) is signed by: ${signedBy.join(', ')} (via ${record.verifiedFormats.join(', ')})`;
     return { digest, details: record };
   }
 }

@@ -1,5 +1,5 @@
 /** Tries one trust root against every signature found, producing its record entry. */
-import type { BundleCandidate, Candidate, ClassicCandidate } from './candidates.js';
+import { formatOf, type BundleCandidate, type Candidate, type ClassicCandidate } from './candidates.js';
 import type { TrustRoot } from './config.js';
 import { verifyBundleWithKey } from './bundle-verify.js';
 import { classicToBundle } from './classic-bundle.js';
@@ -13,6 +13,7 @@ import type { SigstoreTrust } from './trust.js';
 export const MSG_NO_EXPECTED_IDENTITY = 'no signature from an expected identity';
 
 export interface CandidateSet {
+  /** Simple-signing signatures: from the `.sig` tag and from signature referrers. */
   classic: ClassicCandidate[];
   bundles: BundleCandidate[];
   /** The image manifest bytes (digest-checked), for message-signature bundles. */
@@ -94,13 +95,15 @@ function keylessAttempt(root: KeylessRoot, candidate: Candidate, set: CandidateS
 }
 
 export function verifyTrustRoot(root: TrustRoot, set: CandidateSet): TrustRootRecord {
-  const found = foundSummary(set.classic.length, set.bundles.length);
+  const found = foundSummary(set.classic.filter((c) => c.store === 'tag').length, set.classic.filter((c) => c.store === 'referrer').length, set.bundles.length);
   const candidates: Candidate[] = [...set.classic, ...set.bundles];
+  const withFormat = (attempt: SignatureAttempt, candidate: Candidate): SignatureAttempt => ({ ...attempt, format: formatOf(candidate) });
+  const formats = (attempts: SignatureAttempt[]): string[] => [...new Set(attempts.filter((a) => a.verified).map((a) => a.format!))];
   if (root.kind === 'keyless') {
     const results = candidates.map((c) => keylessAttempt(root, c, set));
-    const attempts: SignatureAttempt[] = results.map(({ cryptoOk: _, ...a }) => a);
+    const attempts: SignatureAttempt[] = results.map(({ cryptoOk: _, ...a }, i) => withFormat(a, candidates[i]!));
     const verifiedBy = attempts.filter((a) => a.verified).map((a) => `${a.signature} (${a.scheme})`);
-    const record: TrustRootRecord = { name: root.name, identity: describeExpectation(root.identity), verified: verifiedBy.length > 0, found, verifiedBy, attempts };
+    const record: TrustRootRecord = { name: root.name, identity: describeExpectation(root.identity), verified: verifiedBy.length > 0, found, verifiedBy, formats: formats(attempts), attempts };
     if (!record.verified) {
       const valid = results.filter((r) => r.cryptoOk && r.identity);
       record.reason = valid.length > 0
@@ -109,9 +112,9 @@ export function verifyTrustRoot(root: TrustRoot, set: CandidateSet): TrustRootRe
     }
     return record;
   }
-  const attempts = candidates.map((c) => keyAttempt(root, c, set));
+  const attempts = candidates.map((c) => withFormat(keyAttempt(root, c, set), c));
   const verifiedBy = attempts.filter((a) => a.verified).map((a) => `${a.signature} (${a.scheme})`);
-  const record: TrustRootRecord = { name: root.name, key: root.key.description, verified: verifiedBy.length > 0, found, verifiedBy, attempts };
+  const record: TrustRootRecord = { name: root.name, key: root.key.description, verified: verifiedBy.length > 0, found, verifiedBy, formats: formats(attempts), attempts };
   if (!record.verified) record.reason = rootReason(attempts, 'no signatures found');
   return record;
 }
