@@ -149,7 +149,7 @@ describe('cosign validator: signatures stored as OCI 1.1 referrers', function ()
       expect((await withDave.validate(image(registry, repo), keyRule('*', { required: ['bob'] }), ctx())).digest).to.equal(img.digest);
       const err = await denial(withDave.validate(image(registry, repo), keyRule('*', { required: ['bob', 'dave'] }), ctx()));
       expect(err.code).to.equal('MISSING_REQUIRED_SIGNATURES');
-      expect(err.message).to.equal('missing required signatures from: dave');
+      expect(err.message).to.equal('missing required signatures from: dave — dave: 3 signatures found, none matches this key');
     });
 
     it('the same signature in the .sig tag and in a referrer (cosign copies .sig signatures into its referrer) counts once, payload fetched once', async () => {
