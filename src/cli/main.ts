@@ -1,4 +1,5 @@
-/** `imprimatur` command line: serve | check-config | explain. Returns the process exit code. */
+/** `imprimatur` command line: serve | check-config | explain | audit. Returns the process exit code. */
+import { runAuditCommand } from './audit.js';
 import { runCheckConfig } from './check-config.js';
 import { runExplain } from './explain.js';
 import { runServe } from './serve.js';
@@ -18,6 +19,13 @@ Usage:
       enforcement (enforce/detect and which setting decided it; --namespace-mode detect = a namespace labelled
       imprimatur.dev/webhook=detect), verification outcome and verified digest.
       Exit 0 = all verified or approved, 1 = any denied, 2 = usage or config error.
+  imprimatur audit [--config FILE] [--kubeconfig F] [-n NS | --all-namespaces] [--output table|json|policyreport]
+                   [--concurrency N] [--release-namespace NS]
+      What would this config deny among what runs now? Reads every Pod and workload in the namespaces the
+      webhook covers (label imprimatur.dev/webhook, kube-system and the release namespace excluded), folds
+      owners (a Deployment, not its ReplicaSets and Pods), verifies each distinct image once with the real
+      validators. Progress on stderr. Exit 0 = nothing would be denied, 1 = something would, 2 = error.
+      --output policyreport prints wgpolicyk8s.io/v1alpha2 PolicyReports (kubectl apply -f -).
   imprimatur --help | --version
 
 Environment: IMPRIMATUR_LOG_LEVEL (info), IMPRIMATUR_SECRETS_DIR (/app/secrets), IMPRIMATUR_CACHE_DIR,
@@ -46,6 +54,8 @@ export async function main(argv: string[]): Promise<number> {
       return runCheckConfig(rest);
     case 'explain':
       return runExplain(rest);
+    case 'audit':
+      return runAuditCommand(rest);
     default:
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
       return 2;
