@@ -21,6 +21,20 @@ export interface ValidationContext {
 export interface VerificationRecord {
   summary: string;
   trustRoots?: Array<{ name: string; verified: boolean; found?: string; reason?: string; [key: string]: unknown }>;
+  /** Required attestations (rule option `attestations`), one entry each, in rule order. */
+  attestations?: AttestationOutcome[];
+  [key: string]: unknown;
+}
+
+/** What became of one required attestation (metrics, alerts, explain). */
+export interface AttestationOutcome {
+  /** Predicate type URI. */
+  predicateType: string;
+  satisfied: boolean;
+  /** Why not, as a stable code (`ATTESTATION_MISSING`, `ATTESTATION_SIGNATURE_INVALID`, `ATTESTATION_POLICY_FAILED`). */
+  code?: string;
+  /** One line: found or not, signature verified or not, policy true or false (with the expression). */
+  summary: string;
   [key: string]: unknown;
 }
 

@@ -7,16 +7,15 @@
  *   manifest itself.
  */
 import type { Bundle } from '@sigstore/bundle';
+import { parseStatement, subjectProblem } from './statement.js';
 
-export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
+export { IN_TOTO_PAYLOAD_TYPE } from './statement.js';
 export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
-const STATEMENT_TYPES = ['https://in-toto.io/Statement/v1', 'https://in-toto.io/Statement/v0.1'];
 /** protobuf-specs HashAlgorithm.SHA2_256 */
 const SHA2_256 = 1;
 
 /** Why `bundle` is not a signature of image `digest`, or undefined when it is. */
 export function bundleSubjectProblem(bundle: Bundle, digest: string): string | undefined {
-  const hex = digest.slice('sha256:'.length);
   const content = bundle.content;
   if (content.$case === 'messageSignature') {
     const md = content.messageSignature.messageDigest;
@@ -25,21 +24,12 @@ export function bundleSubjectProblem(bundle: Bundle, digest: string): string | u
     return signed === digest ? undefined : `bundle subject is another image (${signed})`;
   }
   const env = content.dsseEnvelope;
-  if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) return `DSSE payload type is ${env.payloadType}, not ${IN_TOTO_PAYLOAD_TYPE}`;
-  let statement: Record<string, unknown>;
-  try {
-    statement = JSON.parse(Buffer.from(env.payload).toString('utf8')) as Record<string, unknown>;
-  } catch {
-    return 'DSSE payload is not JSON';
+  const parsed = parseStatement(env.payloadType, Buffer.from(env.payload));
+  if ('problem' in parsed) return parsed.problem;
+  if (parsed.statement.predicateType !== COSIGN_SIGN_PREDICATE) {
+    return `bundle is an attestation (predicate ${JSON.stringify(parsed.statement.predicateType)}), not an image signature (${COSIGN_SIGN_PREDICATE})`;
   }
-  if (!STATEMENT_TYPES.includes(statement._type as string)) return `DSSE payload is not an in-toto statement (_type ${JSON.stringify(statement._type)})`;
-  if (statement.predicateType !== COSIGN_SIGN_PREDICATE) {
-    return `bundle is an attestation (predicate ${JSON.stringify(statement.predicateType)}), not an image signature (${COSIGN_SIGN_PREDICATE})`;
-  }
-  const subjects = Array.isArray(statement.subject) ? (statement.subject as Array<{ digest?: Record<string, unknown> }>) : [];
-  const digests = subjects.map((s) => s?.digest?.sha256).filter((d): d is string => typeof d === 'string');
-  if (digests.includes(hex)) return undefined;
-  return `bundle subject is another image (${digests.length > 0 ? digests.map((d) => `sha256:${d}`).join(', ') : 'no sha256 subject'})`;
+  return subjectProblem(parsed.statement, digest, 'bundle');
 }
 
 /** Whether the bundle is signed with a certificate (keyless) rather than a public key. */

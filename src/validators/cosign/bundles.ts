@@ -5,7 +5,7 @@
 import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
 import { ImprimaturError } from '../../errors.js';
 import type { Descriptor, FetchedManifest, RegistryClient, RepositoryRef } from '../../registry/types.js';
-import { bundleSubjectProblem } from './bundle-subject.js';
+import { bundleSubjectProblem, COSIGN_SIGN_PREDICATE } from './bundle-subject.js';
 import { DIGEST_PATTERN, shortDigest, type BundleCandidate } from './candidates.js';
 import { fetchReferrerManifest } from './referrer-manifest.js';
 
@@ -19,6 +19,10 @@ export const BUNDLE_MEDIA_TYPES: readonly string[] = [
 export const MAX_BUNDLES = 32;
 /** Bundle blobs above this size are not fetched. */
 export const MAX_BUNDLE_BYTES = 1024 * 1024;
+/** Attestation bundles (an SBOM can be large) above this size are not fetched. */
+export const MAX_ATTESTATION_BUNDLE_BYTES = 4 * 1024 * 1024;
+/** Referrer annotation naming the predicate type of a DSSE bundle (a hint: the signed statement decides). */
+export const BUNDLE_PREDICATE_TYPE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
 
 export interface BundleFindings {
   candidates: BundleCandidate[];
@@ -37,18 +41,33 @@ function layerOf(manifest: FetchedManifest): Descriptor | undefined {
  * and size-capped, the manifest's subject must be `digest`, bundle structure validated, signed subject
  * compared with `digest`. Keys are tried later. Registry failures are thrown (fail closed), except a
  * referrer whose content is missing or malformed, which is recorded and does not count.
+ * Referrers whose annotation names an attestation predicate type are only loaded when it is in
+ * `attestationTypes` (the rule requires it); they are not signatures.
  */
-export async function findBundles(client: RegistryClient, repo: RepositoryRef, digest: string, referrers: Descriptor[], signal: AbortSignal): Promise<BundleFindings> {
+export async function findBundles(
+  client: RegistryClient,
+  repo: RepositoryRef,
+  digest: string,
+  referrers: Descriptor[],
+  signal: AbortSignal,
+  attestationTypes: ReadonlySet<string> = new Set(),
+): Promise<BundleFindings> {
   const candidates: BundleCandidate[] = [];
   const skipped: string[] = [];
   for (const ref of referrers) {
     if (!BUNDLE_MEDIA_TYPES.includes(ref.artifactType ?? '')) continue;
     const id = `bundle ${shortDigest(ref.digest)}`;
+    const hint = ref.annotations?.[BUNDLE_PREDICATE_TYPE_ANNOTATION];
+    const attestation = typeof hint === 'string' && hint.length > 0 && hint !== COSIGN_SIGN_PREDICATE;
+    if (attestation && !attestationTypes.has(hint)) {
+      skipped.push(`${id}: attestation (predicate type ${hint}), not required by this rule`);
+      continue;
+    }
     if (candidates.length >= MAX_BUNDLES) {
       skipped.push(`${id}: more than ${MAX_BUNDLES} bundles; ignored`);
       continue;
     }
-    candidates.push(await loadBundle(client, repo, digest, ref, id, signal));
+    candidates.push(await loadBundle(client, repo, digest, ref, id, signal, attestation ? MAX_ATTESTATION_BUNDLE_BYTES : MAX_BUNDLE_BYTES));
   }
   return { candidates, skipped };
 }
@@ -60,13 +79,14 @@ async function loadBundle(
   ref: Descriptor,
   id: string,
   signal: AbortSignal,
+  maxBytes: number,
 ): Promise<BundleCandidate> {
   const fetched = await fetchReferrerManifest(client, repo, digest, ref, signal);
   if ('problem' in fetched) return { kind: 'bundle', id, problem: fetched.problem };
   const layer = layerOf(fetched.manifest);
   if (!layer || !DIGEST_PATTERN.test(layer.digest)) return { kind: 'bundle', id, problem: 'referrer manifest has no bundle layer' };
-  if (layer.size < 0 || layer.size > MAX_BUNDLE_BYTES) {
-    return { kind: 'bundle', id, problem: `bundle of ${layer.size} bytes exceeds the limit of ${MAX_BUNDLE_BYTES} bytes` };
+  if (layer.size < 0 || layer.size > maxBytes) {
+    return { kind: 'bundle', id, problem: `bundle of ${layer.size} bytes exceeds the limit of ${maxBytes} bytes` };
   }
   let body: Buffer;
   try {

@@ -1,5 +1,6 @@
 /** Signatures found for an image, before any key is tried (shared by the classic and bundle paths). */
 import type { Bundle } from '@sigstore/bundle';
+import type { InTotoStatement } from './statement.js';
 
 /**
  * Where a simple-signing signature was found: `tag` = the classic `sha256-<hex>.sig` tag; `referrer` =
@@ -40,6 +41,15 @@ export interface BundleCandidate {
 }
 
 export type Candidate = ClassicCandidate | BundleCandidate;
+
+/**
+ * An attestation: a DSSE envelope holding an in-toto statement, from a layer of the `sha256-<hex>.att`
+ * manifest (as a v0.1 bundle) or a bundle referrer. Verified like a DSSE bundle; `problem` says why it
+ * cannot count whatever key is tried (e.g. its subject is another image).
+ */
+export interface AttestationCandidate extends BundleCandidate {
+  statement?: InTotoStatement;
+}
 
 /** `sha256:<64 hex>`; anything else is refused before it reaches a URL. */
 export const DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;

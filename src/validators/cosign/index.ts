@@ -8,6 +8,7 @@ import type { RuleOptions, ValidatorConfig } from '../../config/types.js';
 import { createRegistryClient } from '../../registry/client.js';
 import type { Validator, ValidatorEnvironment, ValidatorType } from '../types.js';
 import { checkCosignConfig, parseCosignConfig } from './config.js';
+import { checkAttestationOptions } from './attestation-options.js';
 import { checkPolicyOptions } from './policy.js';
 import { cosignConfigSchema, cosignRuleOptionsSchema } from './schema.js';
 import { CosignValidator } from './validator.js';
@@ -23,7 +24,7 @@ export const cosignValidatorType: ValidatorType = {
     return checkCosignConfig(config, env.path, env.file);
   },
   checkRuleOptions(options: RuleOptions, config: ValidatorConfig, path: string): ConfigProblem[] {
-    return checkPolicyOptions(options, config, path);
+    return [...checkPolicyOptions(options, config, path), ...checkAttestationOptions(options, config, path)];
   },
   create(config: ValidatorConfig, env: ValidatorEnvironment): Validator {
     const parsed = parseCosignConfig(config, env.file);

@@ -3,6 +3,7 @@
  * which signature each key verified and why the others did not count (`imprimatur explain`).
  */
 import type { VerificationRecord } from '../types.js';
+import type { AttestationRecord } from './attestations.js';
 import type { SignaturePolicy } from './policy.js';
 
 export interface SignatureAttempt {
@@ -50,6 +51,10 @@ export interface CosignRecord extends VerificationRecord {
   /** Formats of the signatures that satisfied the rule (admissions only). */
   verifiedFormats?: string[];
   trustRoots: TrustRootRecord[];
+  /** Where attestations were looked for (`.att` tag; bundle referrers are counted in `bundles`). */
+  attestationSources?: { tag: string; manifestDigest?: string; found: number; skipped: string[] };
+  /** Each required attestation (rule option `attestations`), when the signatures verified. */
+  attestations?: AttestationRecord[];
 }
 
 export function foundSummary(classic: number, referrers: number, bundles: number): string {

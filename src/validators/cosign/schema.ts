@@ -1,6 +1,7 @@
 /** JSON Schemas of a `cosign` validator entry and of the cosign options of a policy rule (Connaisseur's format). */
 
 import { authSchema } from '../../registry/auth-schema.js';
+import { attestationsRuleOptionSchema } from './attestation-options.js';
 type Schema = Record<string, unknown>;
 
 const pem = (description: string): Schema => ({ type: 'string', minLength: 1, description });
@@ -74,4 +75,5 @@ export const cosignRuleOptionsSchema: Schema = {
   verifyInTransparencyLog: { type: 'boolean', description: 'Require a valid transparency log (Rekor) entry with each signature (default true).' },
   verifySCT: { type: 'boolean', description: 'Require a valid signed certificate timestamp in keyless certificates (default true).' },
   onlineTransparencyLog: { type: 'boolean', description: 'Look a classic signature without a Rekor bundle up in host.rekor (default false: offline).' },
+  attestations: attestationsRuleOptionSchema,
 };

@@ -33,7 +33,8 @@ export class LayerBudget {
   constructor(readonly blobs = new Map<string, Promise<Buffer | undefined>>()) {}
 }
 
-function asDescriptor(layer: unknown): Descriptor | undefined {
+/** A manifest layer as a descriptor (with its annotations), or undefined when it is not a valid one. */
+export function asDescriptor(layer: unknown): Descriptor | undefined {
   if (!layer || typeof layer !== 'object') return undefined;
   const l = layer as Record<string, unknown>;
   if (typeof l.mediaType !== 'string' || typeof l.digest !== 'string' || typeof l.size !== 'number') return undefined;

@@ -48,22 +48,48 @@ function loggedSpki(logged: { cert?: Buffer; spki?: Buffer }): Buffer | undefine
   return logged.cert ? new NodeX509(logged.cert).publicKey.export({ type: 'spki', format: 'der' }) : undefined;
 }
 
+/** `value.a.b.c` for untyped JSON, or undefined. */
+function field(value: unknown, ...path: Array<string | number>): unknown {
+  let v = value;
+  for (const key of path) {
+    if (!v || typeof v !== 'object') return undefined;
+    v = (v as Record<string | number, unknown>)[key];
+  }
+  return v;
+}
+
+/** The only element of a one-element list, else undefined (several signatures: @sigstore/verify refuses the entry). */
+function only(list: unknown): unknown {
+  return Array.isArray(list) && list.length === 1 ? list[0] : undefined;
+}
+
+/** The base64 PEM key or certificate a Rekor entry body names for its signature (undefined: a kind that names none here). */
+function loggedKeyContent(kind: string, version: string, body: unknown): { content: unknown } | undefined {
+  if (kind === 'hashedrekord' && version === '0.0.1') return { content: field(body, 'spec', 'signature', 'publicKey', 'content') };
+  if (kind === 'dsse' && version === '0.0.1') return { content: field(only(field(body, 'spec', 'signatures')), 'verifier') };
+  if (kind === 'intoto' && version === '0.0.2') return { content: field(only(field(body, 'spec', 'content', 'envelope', 'signatures')), 'publicKey') };
+  return undefined;
+}
+
 /**
- * Rekor hashedrekord v0.0.1 entries name the verification key (certificate or public key) of the
- * logged signature; @sigstore/verify compares only signature and digest. A logged entry whose key is
- * not this signature's key does not count.
+ * Rekor entries (hashedrekord v0.0.1; dsse v0.0.1 and intoto v0.0.2 for attestations) name the
+ * verification key (certificate or public key) of the logged signature; @sigstore/verify compares only
+ * signature and digest. A logged entry whose key is not this signature's key does not count.
  */
 export function tlogKeyProblem(entries: TransparencyLogEntry[], expected: { cert?: Buffer; spki?: Buffer }): string | undefined {
   for (const entry of entries) {
-    if (entry.kindVersion?.kind !== 'hashedrekord' || entry.kindVersion.version !== '0.0.1') continue;
-    let body: { spec?: { signature?: { publicKey?: { content?: unknown } } } };
+    const kind = entry.kindVersion?.kind ?? '';
+    const version = entry.kindVersion?.version ?? '';
+    if (!['hashedrekord', 'dsse', 'intoto'].includes(kind)) continue;
+    let body: unknown;
     try {
       body = JSON.parse(Buffer.from(entry.canonicalizedBody).toString('utf8'));
     } catch {
       return `${MSG_TLOG}: entry body is not JSON`;
     }
-    const content = body.spec?.signature?.publicKey?.content;
-    const logged = typeof content === 'string' ? loggedKey(content) : undefined;
+    const named = loggedKeyContent(kind, version, body);
+    if (!named) continue; // a version @sigstore/verify refuses anyway
+    const logged = typeof named.content === 'string' ? loggedKey(named.content) : undefined;
     if (!logged) return `${MSG_TLOG}: entry names no readable key`;
     const same = expected.cert
       ? logged.cert !== undefined && logged.cert.equals(expected.cert)

@@ -10,6 +10,10 @@ import type { RegistryClient, RepositoryRef } from '../../registry/types.js';
 import type { ValidationContext, ValidationOutcome, Validator } from '../types.js';
 import { BUNDLE_MEDIA_TYPES, findBundles } from './bundles.js';
 import { shortDigest } from './candidates.js';
+import { policySandbox } from '../../cel/sandbox.js';
+import { attestationRequirements } from './attestation-options.js';
+import { attestationDenial, checkAttestations } from './attestations.js';
+import { attestationFrom, findClassicAttestations } from './att-tag.js';
 import { findClassicSignatures } from './classic.js';
 import type { CosignConfig } from './config.js';
 import { decide, resolvePolicy } from './policy.js';
@@ -61,17 +65,20 @@ export class CosignValidator implements Validator {
     }
     record.digest = digest;
 
+    const requirements = attestationRequirements(options, names);
+    const attestationTypes = new Set(requirements.map((r) => r.predicateType));
     const blobs = new Map<string, Promise<Buffer | undefined>>();
-    const [classic, attached] = await Promise.all([
+    const [classic, attached, classicAttestations] = await Promise.all([
       findClassicSignatures(this.client, repo, digest, new LayerBudget(blobs), ctx.signal),
       this.client.getReferrers(repo, digest, ctx.signal).then(async (referrers) => {
         const [bundles, signatures] = await Promise.all([
-          findBundles(this.client, repo, digest, referrers, ctx.signal),
+          findBundles(this.client, repo, digest, referrers, ctx.signal, attestationTypes),
           findReferrerSignatures(this.client, repo, digest, referrers, new LayerBudget(blobs), ctx.signal),
         ]);
         const other = referrers.filter((r) => r.artifactType !== SIGNATURE_ARTIFACT_TYPE && !BUNDLE_MEDIA_TYPES.includes(r.artifactType ?? ''));
         return { listed: referrers.length, bundles, signatures, other: other.map((r) => `referrer ${shortDigest(r.digest)}: artifact type ${r.artifactType || '(none)'}`) };
       }),
+      requirements.length > 0 ? findClassicAttestations(this.client, repo, digest, attestationTypes, ctx.signal) : undefined,
     ]);
     const { bundles, signatures } = attached;
     record.classic = { tag: classic.tag, manifestDigest: classic.manifestDigest, found: classic.candidates.length, skipped: classic.skipped };
@@ -112,6 +119,24 @@ export class CosignValidator implements Validator {
     }
     record.verifiedFormats = verifiedFormats(record.trustRoots.filter((r) => policy.trustRoots.includes(r.name)));
     record.summary = `${image.original} (${digest}) is signed by: ${signedBy.join(', ')} (via ${record.verifiedFormats.join(', ')})`;
+    if (classicAttestations) {
+      const fromBundles = bundles.candidates.flatMap((c) => (c.bundle?.content.$case === 'dsseEnvelope' ? [attestationFrom(c.id, c.bundle, digest)] : []));
+      const candidates = [...classicAttestations.candidates, ...fromBundles];
+      record.attestationSources = { tag: classicAttestations.tag, manifestDigest: classicAttestations.manifestDigest, found: candidates.length, skipped: classicAttestations.skipped };
+      record.attestations = await checkAttestations(requirements, {
+        candidates,
+        roots: new Map(this.config.trustRoots.map((r) => [r.name, r])),
+        trust: this.config.host.trust,
+        options: tlogOptions,
+        evaluate: (expression, statement) => policySandbox().evaluate(expression, statement, ctx.now(), ctx.signal),
+      });
+      const denial = attestationDenial(record.attestations);
+      if (denial) {
+        record.summary = denial.message;
+        throw new ImprimaturError(denial.code, denial.message, { record });
+      }
+      record.summary += `; attestations satisfied: ${requirements.map((r) => r.label).join(', ')}`;
+    }
     return { digest, details: record };
   }
 }
