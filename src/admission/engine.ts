@@ -11,7 +11,7 @@ import type { ImageReference } from '../image/types.js';
 import type { Logger } from '../log.js';
 import { PolicyMatcher } from '../policy/matcher.js';
 import { findValidatorType } from '../validators/index.js';
-import type { ValidationContext, ValidationOutcome, Validator, ValidatorEnvironment } from '../validators/types.js';
+import type { ValidationContext, ValidationOutcome, Validator, ValidatorEnvironment, VerificationRecord } from '../validators/types.js';
 import type { ImageDecision } from './types.js';
 import { cacheKey } from '../cache/key.js';
 import type { ResultStore } from '../cache/types.js';
@@ -34,6 +34,8 @@ export interface VerificationEvent {
   result: 'admitted' | 'denied';
   code?: string;
   source: CachedValidation['source'] | 'uncached';
+  /** Required attestations checked by this verification (predicate type URI and what became of it). */
+  attestations?: Array<{ predicateType: string; result: 'satisfied' | 'missing' | 'signature_invalid' | 'policy_failed' }>;
 }
 
 export interface VerificationObserver {
@@ -101,8 +103,8 @@ export class Engine {
       return { reference, rule, runnersUp, decision: { ...base, outcome: 'denied', code: 'INTERNAL', reason: `validator "${rule.validator}" is not loaded` } };
     }
     let source: VerificationEvent['source'] = 'uncached';
-    const observe = (result: VerificationEvent['result'], code?: string) =>
-      this.options.observer?.verification?.({ validator: validator.name, type: validator.type, result, code, source });
+    const observe = (result: VerificationEvent['result'], code?: string, details?: Record<string, unknown>) =>
+      this.options.observer?.verification?.({ validator: validator.name, type: validator.type, result, code, source, attestations: attestationEvents(details) });
     const marked = <T extends Record<string, unknown> | undefined>(d: T): T => (source === 'hit' && d ? { ...d, cache: 'hit' } : d);
     try {
       const verified = await this.verify(validator, reference, rule.with, ctx);
@@ -114,7 +116,7 @@ export class Engine {
       if (outcome.digest && reference.digest && outcome.digest !== reference.digest) {
         throw new ImprimaturError('DIGEST_MISMATCH', `the verified digest ${outcome.digest} differs from the digest in the reference (${reference.digest})`);
       }
-      observe('admitted');
+      observe('admitted', undefined, outcome.details);
       return {
         reference,
         rule,
@@ -126,7 +128,7 @@ export class Engine {
       if (err instanceof CachedDenial) source = err.source;
       if (e.code === 'INTERNAL') this.options.logger.error({ err, image }, 'validator failed unexpectedly');
       const record = e.details?.record as Record<string, unknown> | undefined;
-      observe('denied', e.code);
+      observe('denied', e.code, record);
       return { reference, rule, runnersUp, decision: { ...base, outcome: 'denied', code: e.code, reason: e.message, details: marked(record) } };
     }
   }
@@ -162,6 +164,19 @@ export class Engine {
   async close(): Promise<void> {
     await Promise.allSettled([...this.validators.values()].map((v) => v.close?.()));
   }
+}
+
+const ATTESTATION_RESULTS: Record<string, NonNullable<VerificationEvent['attestations']>[number]['result']> = {
+  ATTESTATION_MISSING: 'missing',
+  ATTESTATION_SIGNATURE_INVALID: 'signature_invalid',
+  ATTESTATION_POLICY_FAILED: 'policy_failed',
+};
+
+/** The attestation outcomes of a verification record, for metrics. */
+function attestationEvents(details: Record<string, unknown> | undefined): VerificationEvent['attestations'] {
+  const list = (details as VerificationRecord | undefined)?.attestations;
+  if (!Array.isArray(list) || list.length === 0) return undefined;
+  return list.map((a) => ({ predicateType: a.predicateType, result: a.satisfied ? 'satisfied' : ATTESTATION_RESULTS[a.code ?? ''] ?? 'policy_failed' }));
 }
 
 /** A denial that carries where it came from (cache hit, shared flight, fresh verification). */

@@ -21,7 +21,13 @@ export function sampleEvents(): AdmissionEvent[] {
       user: h('user'),
       message: h('denied'),
       results: [
-        { image: h('registry.example/a:1'), rule: h('*'), validator: h('v'), outcome: 'denied', reason: h('reason'), code: 'X' },
+        {
+          image: h('registry.example/a:1'), rule: h('*'), validator: h('v'), outcome: 'denied', reason: h('reason'), code: 'X',
+          details: {
+            summary: h('summary'),
+            attestations: [{ predicateType: h('https://example.com/p'), satisfied: false, code: 'ATTESTATION_POLICY_FAILED', summary: h('policy false'), found: 1, verifiedBy: [h('root')], policy: { expression: h('predicate.x == "y"'), result: 'false' } }],
+          },
+        },
         { image: h('registry.example/b:2'), rule: h('*'), validator: h('v'), outcome: 'admitted', reason: h('ok'), digest: `sha256:${'a'.repeat(64)}` },
       ],
       warnings: [h('warning')],

@@ -48,6 +48,24 @@ export interface AlertImageResult {
   outcome: string;
   reason: string;
   digest: string | null;
+  /** Required attestations (cosign rule option `attestations`), in rule order; empty when the rule has none or they were not reached. */
+  attestations: AlertAttestationResult[];
+}
+
+/** One required attestation of an image as seen by templates. Absent values are null. */
+export interface AlertAttestationResult {
+  predicateType: string;
+  satisfied: boolean;
+  /** `ATTESTATION_MISSING`, `ATTESTATION_SIGNATURE_INVALID`, `ATTESTATION_POLICY_FAILED`, or null when satisfied. */
+  code: string | null;
+  /** One line: found or not, signature verified or not, policy true or false (with the expression). */
+  summary: string;
+  found: number | null;
+  /** Trust roots that verified an attestation of this type. */
+  verifiedBy: string[];
+  /** The CEL policy, and what it gave: `true`, `false`, `error`, `not evaluated`. */
+  policy: string | null;
+  policyResult: string | null;
 }
 
 /** Everything a template can use. Documented in docs/alerting.md (keep both in sync). */

@@ -1,6 +1,7 @@
 /** Template variables for one admission event and one receiver (documented in docs/alerting.md). */
 import type { AdmissionEvent } from '../admission/types.js';
-import type { AlertImageResult, AlertVariables } from './types.js';
+import type { AttestationOutcome } from '../validators/types.js';
+import type { AlertAttestationResult, AlertImageResult, AlertVariables } from './types.js';
 
 /** Syslog / Falco severity names by priority 0–7 (Sysdig wants the name). */
 const PRIORITY_NAMES = ['emergency', 'alert', 'critical', 'error', 'warning', 'notice', 'informational', 'debug'];
@@ -39,6 +40,24 @@ export interface VariableContext {
   dedupeSeconds: number;
 }
 
+/** The attestation entries of a verification record (validator-independent fields only). */
+function attestationResults(value: unknown): AlertAttestationResult[] {
+  if (!Array.isArray(value)) return [];
+  return (value as AttestationOutcome[]).map((a) => {
+    const policy = a.policy && typeof a.policy === 'object' ? (a.policy as { expression?: unknown; result?: unknown }) : undefined;
+    return {
+      predicateType: String(a.predicateType),
+      satisfied: a.satisfied === true,
+      code: typeof a.code === 'string' ? a.code : null,
+      summary: String(a.summary),
+      found: typeof a.found === 'number' ? a.found : null,
+      verifiedBy: Array.isArray(a.verifiedBy) ? a.verifiedBy.map(String) : [],
+      policy: typeof policy?.expression === 'string' ? policy.expression : null,
+      policyResult: typeof policy?.result === 'string' ? policy.result : null,
+    };
+  });
+}
+
 export function buildVariables(event: AdmissionEvent, ctx: VariableContext): AlertVariables {
   const imageList = eventImages(event);
   const results: AlertImageResult[] = event.results.map((r) => ({
@@ -48,6 +67,7 @@ export function buildVariables(event: AdmissionEvent, ctx: VariableContext): Ale
     outcome: r.outcome,
     reason: r.reason,
     digest: r.digest ?? null,
+    attestations: attestationResults(r.details?.attestations),
   }));
   return {
     alert_message: alertMessage(event, ctx.suppressedCount, ctx.dedupeSeconds),

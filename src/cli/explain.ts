@@ -4,6 +4,7 @@ import { loadConfigFile } from '../config/load.js';
 import { Engine, type ImageCheck } from '../admission/engine.js';
 import { createLogger } from '../log.js';
 import { describeEnforcement, resolveEnforcement, type NamespaceMode, type ResolvedEnforcement } from '../admission/enforcement.js';
+import type { AttestationOutcome } from '../validators/types.js';
 import { defaultConfigFile } from './paths.js';
 
 const EXPLAIN_USAGE = 'usage: imprimatur explain [--config FILE] [--json] [--namespace-mode enforce|detect] [--secrets-dir D] IMAGE...\n';
@@ -115,6 +116,13 @@ function formatExplanation(e: Explanation): string {
   for (const r of roots) {
     const by = Array.isArray(r.verifiedBy) && r.verifiedBy.length ? ` — verified ${r.verifiedBy.join(', ')}` : '';
     lines.push(`    ${r.verified ? '✔' : '✘'} ${String(r.name)}${r.found ? `: ${String(r.found)}` : ''}${by}${r.reason ? ` — ${String(r.reason)}` : ''}`);
+  }
+  const attestations = (e.record?.attestations as AttestationOutcome[] | undefined) ?? [];
+  if (attestations.length > 0) lines.push('  attestations:');
+  for (const a of attestations) {
+    lines.push(`    ${a.satisfied ? '✔' : '✘'} ${a.summary}`);
+    const policy = a.policy as { expression?: string; result?: string } | undefined;
+    if (policy?.expression !== undefined) lines.push(`        policy (${policy.result ?? 'not evaluated'}): ${policy.expression}`);
   }
   return `${lines.join('\n')}\n`;
 }

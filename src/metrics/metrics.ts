@@ -32,6 +32,12 @@ export class Metrics {
     labelNames: ['validator_type', 'validator', 'result'] as const,
     registers: [this.registry],
   });
+  readonly attestations = new Counter({
+    name: 'imprimatur_attestations_total',
+    help: 'Required attestations checked with a verification, by validator, predicate type and result (satisfied, missing, signature_invalid, policy_failed); cached verifications count again, as for imprimatur_verifications_total',
+    labelNames: ['validator', 'predicate_type', 'result'] as const,
+    registers: [this.registry],
+  });
   readonly skipped = new Counter({
     name: 'imprimatur_skipped_validations_total',
     help: 'Image validations not run against a registry, by reason (cache, shared, unchanged, child)',
@@ -85,6 +91,7 @@ export class Metrics {
 
   readonly verification = (e: VerificationEvent): void => {
     this.verifications.labels(e.type, e.validator, e.result).inc();
+    for (const a of e.attestations ?? []) this.attestations.labels(e.validator, a.predicateType, a.result).inc();
     if (e.source === 'hit') this.skipped.labels('cache').inc();
     else if (e.source === 'shared') this.skipped.labels('shared').inc();
   };

@@ -25,7 +25,18 @@ const hostileEvent = () =>
     user: `user ${HOSTILE}`,
     kind: 'Pod',
     message: `msg ${HOSTILE}`,
-    results: [imageResult(`img1 ${HOSTILE}`), imageResult('registry.example/b:2', { outcome: 'admitted', reason: 'ok', digest: `sha256:${'b'.repeat(64)}` })],
+    results: [
+      imageResult(`img1 ${HOSTILE}`, {
+        details: {
+          summary: 'denied',
+          attestations: [{
+            predicateType: 'https://cosign.sigstore.dev/attestation/vuln/v1', satisfied: false, code: 'ATTESTATION_POLICY_FAILED', summary: `vuln: policy false ${HOSTILE}`,
+            found: 1, verifiedBy: ['scanner'], policy: { expression: `predicate.x == "${HOSTILE}"`, result: 'false', evaluations: [] }, trustRoots: [],
+          }],
+        },
+      }),
+      imageResult('registry.example/b:2', { outcome: 'admitted', reason: 'ok', digest: `sha256:${'b'.repeat(64)}` }),
+    ],
   });
 
 describe('alerting: templates', () => {
@@ -148,8 +159,14 @@ describe('alerting: templates', () => {
       const [req] = await rx.waitForRequests(1);
       const body = req!.json as Record<string, unknown>;
       const results = [
-        { image: `img1 ${HOSTILE}`, rule: 'registry.example/*', validator: 'cosign', outcome: 'denied', reason: 'no valid signature', digest: null },
-        { image: 'registry.example/b:2', rule: 'registry.example/*', validator: 'cosign', outcome: 'admitted', reason: 'ok', digest: `sha256:${'b'.repeat(64)}` },
+        {
+          image: `img1 ${HOSTILE}`, rule: 'registry.example/*', validator: 'cosign', outcome: 'denied', reason: 'no valid signature', digest: null,
+          attestations: [{
+            predicateType: 'https://cosign.sigstore.dev/attestation/vuln/v1', satisfied: false, code: 'ATTESTATION_POLICY_FAILED', summary: `vuln: policy false ${HOSTILE}`,
+            found: 1, verifiedBy: ['scanner'], policy: `predicate.x == "${HOSTILE}"`, policyResult: 'false',
+          }],
+        },
+        { image: 'registry.example/b:2', rule: 'registry.example/*', validator: 'cosign', outcome: 'admitted', reason: 'ok', digest: `sha256:${'b'.repeat(64)}`, attestations: [] },
       ];
       expect(body).to.deep.equal({
         alert_message: `Imprimatur rejected a request: msg ${HOSTILE}`,
