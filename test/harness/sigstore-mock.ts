@@ -76,6 +76,13 @@ export interface MockSigstore {
   classicKeyless(identity: SigstoreIdentity, digest: string, dockerReference: string, opts?: { tsa?: boolean; payload?: Buffer }): Promise<ClassicLayer>;
   /** Keyless Sigstore bundle: DSSE in-toto statement (cosign 3), Rekor entry and TSA timestamp. */
   dsseBundle(identity: SigstoreIdentity, digest: string): Promise<Bundle>;
+  /** Keyless DSSE bundle over any in-toto statement (an attestation), with a Rekor intoto entry and a TSA timestamp. */
+  attestationBundle(identity: SigstoreIdentity, statement: Buffer): Promise<Bundle>;
+  /**
+   * A keyless classic attestation: the DSSE envelope and the `.att` layer annotations (certificate, chain,
+   * Rekor bundle of an intoto v0.0.2 entry, as `cosign attest --rekor-entry-type intoto` stores them).
+   */
+  classicAttestation(identity: SigstoreIdentity, statement: Buffer): Promise<{ envelope: Buffer; certificate: string; chain: string; rekorBundle: string }>;
   stop(): Promise<void>;
 }
 
@@ -154,6 +161,29 @@ export async function startMockSigstore(options: MockSigstoreOptions = {}): Prom
     async dsseBundle(identity, digest) {
       return new DSSEBundleBuilder({ signer: fulcioSigner(identity), witnesses: [rekorWitness('intoto'), tsaWitness()] })
         .create({ data: signStatement(digest), type: 'application/vnd.in-toto+json' });
+    },
+    async attestationBundle(identity, statement) {
+      return new DSSEBundleBuilder({ signer: fulcioSigner(identity), witnesses: [rekorWitness('intoto'), tsaWitness()] })
+        .create({ data: statement, type: 'application/vnd.in-toto+json' });
+    },
+    async classicAttestation(identity, statement) {
+      const bundle = await new DSSEBundleBuilder({ signer: fulcioSigner(identity), witnesses: [rekorWitness('intoto')] })
+        .create({ data: statement, type: 'application/vnd.in-toto+json' });
+      if (bundle.content.$case !== 'dsseEnvelope') throw new Error('unexpected bundle');
+      const env = bundle.content.dsseEnvelope;
+      const vm = bundle.verificationMaterial.content;
+      const cert = vm.$case === 'certificate' ? der(vm.certificate.rawBytes) : vm.$case === 'x509CertificateChain' ? der(vm.x509CertificateChain.certificates[0]!.rawBytes) : undefined;
+      if (!cert) throw new Error('no certificate');
+      const entry = bundle.verificationMaterial.tlogEntries[0]!;
+      return {
+        envelope: Buffer.from(JSON.stringify({ payloadType: env.payloadType, payload: der(env.payload).toString('base64'), signatures: env.signatures.map((s) => ({ keyid: s.keyid, sig: der(s.sig).toString('base64') })) })),
+        certificate: pem(cert),
+        chain: pem(der(ca.rootCertificate)),
+        rekorBundle: JSON.stringify({
+          SignedEntryTimestamp: der(entry.inclusionPromise!.signedEntryTimestamp).toString('base64'),
+          Payload: { body: der(entry.canonicalizedBody).toString('base64'), integratedTime: Number(entry.integratedTime), logIndex: Number(entry.logIndex), logID: der(entry.logId!.keyId).toString('hex') },
+        }),
+      };
     },
     async stop() {
       await Promise.all(servers.map((s) => new Promise<void>((resolve) => {

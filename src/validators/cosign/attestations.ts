@@ -16,7 +16,7 @@ import type { AttestationRequirement } from './attestation-options.js';
 import type { AttestationCandidate } from './candidates.js';
 import type { TrustRoot } from './config.js';
 import type { KeylessVerdict, TlogOptions } from './keyless.js';
-import type { TrustRootRecord } from './record.js';
+import { rootFailureSummary, type TrustRootRecord } from './record.js';
 import type { SigstoreTrust } from './trust.js';
 import { verifyTrustRoot, type CandidateSet } from './verify-candidates.js';
 import type { AttestationOutcome } from '../types.js';
@@ -143,15 +143,22 @@ function summarize(req: AttestationRequirement, r: AttestationRecord): string {
 }
 
 function notCountedReasons(r: AttestationRecord): string {
-  const reasons = r.trustRoots.flatMap((t) => t.attempts.map((a) => a.reason)).filter((x): x is string => !!x);
+  const reasons = r.trustRoots.filter((t) => !t.verified).map((t) => rootFailureSummary(t));
   return [...new Set(reasons)].slice(0, 3).join('; ') || `${r.notCounted} that do not count`;
+}
+
+/** Longest expression quoted in a denial (`explain` and the record have it whole). */
+const MAX_QUOTED_EXPRESSION = 500;
+
+function quoted(expression: string): string {
+  return expression.length <= MAX_QUOTED_EXPRESSION ? expression : `${expression.slice(0, MAX_QUOTED_EXPRESSION - 1)}…`;
 }
 
 function signaturePart(req: AttestationRequirement, r: AttestationRecord): string {
   const rule = req.policy;
   const wanted = rule.all ? ` (required: ${rule.required.length > 0 ? `${rule.required.join(', ')}; ` : ''}at least ${rule.threshold} of ${rule.trustRoots.join(', ')})` : '';
   if (r.verifiedBy.length === 0) {
-    const why = r.trustRoots.map((t) => `${t.name}: ${t.reason ?? 'not verified'}`).join('; ');
+    const why = r.trustRoots.map((t) => `${t.name}: ${rootFailureSummary(t)}`).join('; ');
     return `signature not verified${wanted} — ${why}`;
   }
   return `signature verified (${r.verifiedBy.join(', ')})${rule.all && r.code === 'ATTESTATION_SIGNATURE_INVALID' ? `, not enough${wanted}` : ''}`;
@@ -159,9 +166,9 @@ function signaturePart(req: AttestationRequirement, r: AttestationRecord): strin
 
 function policyPart(p: NonNullable<AttestationRecord['policy']>): string {
   if (p.result === 'true') return 'policy true';
-  if (p.result === 'false') return `policy false: ${p.expression}`;
+  if (p.result === 'false') return `policy false: ${quoted(p.expression)}`;
   const errors = [...new Set(p.evaluations.map((e) => e.error).filter((e): e is string => !!e))];
-  return `policy error (${errors.join('; ') || 'not evaluated'}): ${p.expression}`;
+  return `policy error (${errors.join('; ') || 'not evaluated'}): ${quoted(p.expression)}`;
 }
 
 /** The denial sentence: each required attestation, failing ones first. */
