@@ -62,7 +62,7 @@ describe('cosign validator: required attestations', function () {
     expect(att!.verifiedBy).to.deep.equal(['scanner']);
     expect(att!.policy).to.deep.include({ expression: FRESH_AND_CLEAN, result: 'true' });
     expect(att!.summary).to.equal(`vuln (${VULN}): found 1, signature verified (scanner), policy true`);
-    expect(outcome.details.summary).to.match(/is signed by: release; attestations satisfied: vuln \(https:\/\/cosign\.sigstore\.dev\/attestation\/vuln\/v1\)$/);
+    expect(outcome.details.summary).to.match(/is signed by: release \(via [^)]+\); attestations satisfied: vuln \(https:\/\/cosign\.sigstore\.dev\/attestation\/vuln\/v1\)$/);
     expect(att!.trustRoots[0]!.verifiedBy[0]).to.match(/^sha256-[0-9a-f]{64}\.att layer 0 \(bundle DSSE, ecdsa-sha256\)$/);
   });
 

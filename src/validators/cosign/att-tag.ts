@@ -66,7 +66,7 @@ export async function findClassicAttestations(
       skipped.push(`${id}: more than ${MAX_ATTESTATION_LAYERS} attestations; ignored`);
       continue;
     }
-    candidates.push(await classicAttestation(client, repo, digest, id, layer, signal));
+    candidates.push({ ...(await classicAttestation(client, repo, digest, id, layer, signal)), format: 'classic .att-tag attestation' });
   }
   return { tag, manifestDigest: manifest.digest, candidates, skipped };
 }

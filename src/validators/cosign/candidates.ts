@@ -49,6 +49,8 @@ export type Candidate = ClassicCandidate | BundleCandidate;
  */
 export interface AttestationCandidate extends BundleCandidate {
   statement?: InTotoStatement;
+  /** `classic .att-tag attestation` for `.att` layers (bundles: the default). */
+  format?: string;
 }
 
 /** `sha256:<64 hex>`; anything else is refused before it reaches a URL. */
@@ -61,6 +63,6 @@ export function shortDigest(digest: string): string {
 
 /** The signature format of a candidate, as `imprimatur explain` names it. */
 export function formatOf(candidate: Candidate): string {
-  if (candidate.kind === 'bundle') return 'Sigstore bundle';
+  if (candidate.kind === 'bundle') return (candidate as AttestationCandidate).format ?? 'Sigstore bundle';
   return candidate.store === 'referrer' ? 'OCI 1.1 referrer signature' : 'classic .sig-tag signature';
 }
