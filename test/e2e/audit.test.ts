@@ -200,7 +200,7 @@ describe('e2e: imprimatur audit of a running cluster', function () {
         rule: `${reg.host}/myorg/*`, validator: 'myorg', validatorType: 'cosign', verdict: 'admit',
         reason: find('web', pinned).reason, digest, enforcement: 'enforce', enforcementSource: 'default',
       });
-      expect(find('web', pinned).reason).to.equal(`${pinned} (${digest}) is signed by: default`);
+      expect(find('web', pinned).reason).to.equal(`${pinned} (${digest}) is signed by: default (via classic .sig-tag signature)`);
       const worker = find('worker', unsigned);
       expect(worker).to.include({ uid: uids['shop/Deployment/worker'], rule: `${reg.host}/myorg/*`, validator: 'myorg', verdict: 'deny', code: 'NO_SIGNATURES', enforcement: 'enforce', enforcementSource: 'default' });
       expect(worker.reason).to.match(/no signatures found/);
