@@ -39,26 +39,27 @@ export async function findReferrerSignatures(
   signal: AbortSignal,
 ): Promise<ReferrerSignatureFindings> {
   const findings: ReferrerSignatureFindings = { manifests: [], candidates: [], skipped: [] };
-  for (const ref of referrers.filter((r) => r.artifactType === SIGNATURE_ARTIFACT_TYPE)) {
-    const label = `referrer ${shortDigest(ref.digest)}`;
-    if (findings.manifests.length >= MAX_SIGNATURE_REFERRERS) {
-      findings.skipped.push(`${label}: more than ${MAX_SIGNATURE_REFERRERS} signature referrers; ignored`);
-      continue;
-    }
+  const listed = referrers.filter((r) => r.artifactType === SIGNATURE_ARTIFACT_TYPE);
+  const label = (ref: Descriptor): string => `referrer ${shortDigest(ref.digest)}`;
+  const selected = listed.slice(0, MAX_SIGNATURE_REFERRERS);
+  for (const ref of listed.slice(MAX_SIGNATURE_REFERRERS)) findings.skipped.push(`${label(ref)}: more than ${MAX_SIGNATURE_REFERRERS} signature referrers; ignored`);
+  // The manifests in parallel (one round trip), their layers in listing order (stable ids and layer budget).
+  const fetched = await Promise.all(selected.map((ref) => fetchReferrerManifest(client, repo, digest, ref, signal)));
+  for (const [i, ref] of selected.entries()) {
     findings.manifests.push(ref.digest);
-    const fetched = await fetchReferrerManifest(client, repo, digest, ref, signal);
-    if ('problem' in fetched) {
-      findings.candidates.push({ kind: 'classic', store: 'referrer', id: label, problem: fetched.problem });
+    const result = fetched[i]!;
+    if ('problem' in result) {
+      findings.candidates.push({ kind: 'classic', store: 'referrer', id: label(ref), problem: result.problem });
       continue;
     }
-    const type = artifactTypeOf(fetched.manifest);
+    const type = artifactTypeOf(result.manifest);
     if (type !== SIGNATURE_ARTIFACT_TYPE) {
-      findings.candidates.push({ kind: 'classic', store: 'referrer', id: label, problem: `referrer manifest is not a cosign signature (artifact type ${type ?? 'missing'})` });
+      findings.candidates.push({ kind: 'classic', store: 'referrer', id: label(ref), problem: `referrer manifest is not a cosign signature (artifact type ${type ?? 'missing'})` });
       continue;
     }
-    const { candidates, skipped } = await signatureLayers(client, repo, digest, fetched.manifest, label, 'referrer', budget, signal);
+    const { candidates, skipped } = await signatureLayers(client, repo, digest, result.manifest, label(ref), 'referrer', budget, signal);
     if (candidates.length === 0 && skipped.length === 0) {
-      findings.candidates.push({ kind: 'classic', store: 'referrer', id: label, problem: 'referrer manifest holds no signature layer' });
+      findings.candidates.push({ kind: 'classic', store: 'referrer', id: label(ref), problem: 'referrer manifest holds no signature layer' });
     }
     findings.candidates.push(...candidates);
     findings.skipped.push(...skipped);
