@@ -8,9 +8,12 @@ export const USAGE = `Imprimatur — admits only signed, verified container imag
 
 Usage:
   imprimatur serve [--config FILE] [--host H] [--port N] [--tls-cert F --tls-key F] [--secrets-dir D] [--kubeconfig F]
+                   [--shutdown-delay SECONDS]
       Run the HTTPS webhook (POST /mutate, GET /health, GET /ready, GET /metrics).
       Defaults: the shipped policies/default.yaml, https://127.0.0.1:8443, a self-signed localhost certificate.
       --kubeconfig (or KUBECONFIG, or in-cluster) enables automatic child approval lookups.
+      On SIGTERM/SIGINT: not ready at once, still answering for --shutdown-delay seconds (default 0), then
+      requests in flight are answered, every connection and client (Redis, registries) closed, and it exits.
   imprimatur check-config FILE
       Check a config file (bare application config or a Helm values.yaml).
       Exit 0 and a one-line summary when valid; exit 1 and one line per problem otherwise.

@@ -5,11 +5,14 @@ import { startServer } from '../server/start.js';
 import { localSelfSigned, readTlsFiles, type TlsMaterial } from '../server/tls.js';
 import { defaultConfigFile } from './paths.js';
 import { childApproval, kubernetesObjectReader } from '../admission/child-approval.js';
-import { createResultStore } from '../cache/index.js';
+import { createResultStore, type ResultStore } from '../cache/index.js';
 
 const SERVE_USAGE =
-  'usage: imprimatur serve [--config FILE] [--host H] [--port N] [--tls-cert F --tls-key F] [--secrets-dir D] [--kubeconfig F]\n' +
+  'usage: imprimatur serve [--config FILE] [--host H] [--port N] [--tls-cert F --tls-key F] [--secrets-dir D] [--kubeconfig F] [--shutdown-delay SECONDS]\n' +
   '  --host: address to listen on (default 127.0.0.1); "*" listens on every interface (in a pod)\n';
+
+/** After a clean shutdown, anything still holding the event loop open gets this long before the process exits anyway. */
+const EXIT_BACKSTOP_MS = 2000;
 
 export async function runServe(argv: string[]): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
@@ -24,6 +27,7 @@ export async function runServe(argv: string[]): Promise<number> {
         'tls-key': { type: 'string' },
         'secrets-dir': { type: 'string' },
         kubeconfig: { type: 'string' },
+        'shutdown-delay': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -40,6 +44,11 @@ export async function runServe(argv: string[]): Promise<number> {
     process.stderr.write(`--port must be a port number (got ${String(values.port)})\n`);
     return 2;
   }
+  const shutdownDelay = values['shutdown-delay'] === undefined ? 0 : Number(values['shutdown-delay']);
+  if (!Number.isFinite(shutdownDelay) || shutdownDelay < 0 || shutdownDelay > 300) {
+    process.stderr.write(`--shutdown-delay must be a number of seconds between 0 and 300 (got ${String(values['shutdown-delay'])})\n`);
+    return 2;
+  }
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) {
     process.stderr.write('--tls-cert and --tls-key go together\n');
     return 2;
@@ -54,9 +63,10 @@ export async function runServe(argv: string[]): Promise<number> {
   }
   const configFile = String(values.config ?? defaultConfigFile);
   let running;
+  let cache: ResultStore | undefined;
   try {
     // Verification results: Redis when REDIS_URL is set (shared by all replicas), else in memory.
-    const cache = createResultStore(process.env, logger);
+    cache = createResultStore(process.env, logger);
     running = await startServer({
       cache,
       configFile,
@@ -76,6 +86,7 @@ export async function runServe(argv: string[]): Promise<number> {
       },
     });
   } catch (err) {
+    await cache?.close();
     if (err instanceof ConfigError) {
       process.stderr.write(`refusing to start: the configuration is invalid\n${err.message}\n`);
       return 1;
@@ -88,12 +99,28 @@ export async function runServe(argv: string[]): Promise<number> {
     `Imprimatur listening on ${running.url} (config ${cfg.file}: ${cfg.validators.length} validators, ${cfg.policy.length} rules; TLS: ${tls.source})\n` +
       `Try it:\n  curl --cacert ${tls.certFile ?? '<ca.pem>'} -H 'Content-Type: application/json' --data @test/fixtures/admission/pod-pause.json ${running.url}/mutate\n`,
   );
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
   });
-  logger.info('shutting down');
+  // A second signal while draining: stop at once.
+  const hurry = (): void => {
+    logger.warn('second signal while shutting down; exiting now');
+    process.exit(1);
+  };
+  process.once('SIGINT', hurry);
+  process.once('SIGTERM', hurry);
+  running.runtime.ready = false;
+  if (shutdownDelay > 0) {
+    // Not ready, but still answering: the API server keeps sending to this replica until its endpoint is removed.
+    logger.info({ signal, shutdownDelaySeconds: shutdownDelay }, 'shutting down: not ready; still answering while endpoints update');
+    await new Promise((r) => setTimeout(r, shutdownDelay * 1000));
+  }
+  logger.info({ signal }, 'shutting down: draining requests in flight');
   await running.close();
+  await cache.close();
+  logger.info('stopped');
+  // Every client is closed; should a library still hold the event loop open, do not hang the pod's termination.
+  setTimeout(() => process.exit(0), EXIT_BACKSTOP_MS).unref();
   return 0;
 }

@@ -16,7 +16,7 @@
 import type { ImageReference } from '../image/types.js';
 import { DOCKER_HUB, LEGACY_DOCKER_HUB, OFFICIAL_REPOSITORY_PREFIX } from '../image/grammar.js';
 import { quoteInput } from '../image/quote.js';
-import { globToRegExp } from './glob.js';
+import { compileGlob } from './glob.js';
 
 /** A pattern split into its name glob and optional tag and digest globs. */
 export interface PatternParts {
@@ -98,9 +98,9 @@ export function checkPattern(pattern: string): string | undefined {
  */
 export function compilePattern(pattern: string): CompiledPattern {
   const parts = normalizeParts(splitPattern(pattern));
-  const name = globToRegExp(parts.name);
-  const tag = parts.tag === undefined ? undefined : globToRegExp(parts.tag);
-  const digest = parts.digest === undefined ? undefined : globToRegExp(parts.digest);
+  const name = compileGlob(parts.name);
+  const tag = parts.tag === undefined ? undefined : compileGlob(parts.tag);
+  const digest = parts.digest === undefined ? undefined : compileGlob(parts.digest);
   return {
     pattern,
     normalized: joinPattern(parts),

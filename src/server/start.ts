@@ -9,6 +9,7 @@ import type { TlsMaterial } from './tls.js';
 import { MemoryStore } from '../cache/memory.js';
 import { Metrics } from '../metrics/metrics.js';
 import { attachRuntime, metricsRoutes, observeRegistry } from '../metrics/wire.js';
+import { trackRequests } from './drain.js';
 
 export interface ServeOptions extends RuntimeOptions {
   configFile: string;
@@ -30,7 +31,12 @@ export interface RunningServer {
   runtime: Runtime;
   server: Server;
   metrics: Metrics;
-  close(): Promise<void>;
+  /**
+   * Stops gracefully: not ready, no new connections, requests in flight answered (at most `drainMs`, default
+   * the admission deadline plus one second), then every connection, the config generations and the store
+   * this server created are closed.
+   */
+  close(opts?: { drainMs?: number }): Promise<void>;
 }
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
@@ -50,6 +56,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.requestTimeout = 60_000;
+  const requests = trackRequests(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     const listenHost = options.host ?? '127.0.0.1';
@@ -72,13 +79,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     runtime,
     server,
     metrics,
-    async close() {
-      stopObserving();
+    async close(opts = {}) {
       runtime.ready = false;
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      const drainMs = opts.drainMs ?? runtime.engine.config.requestTimeoutMs + 1000;
+      const { drained, abandoned } = await requests.drain(drainMs);
+      if (!drained) logger.warn({ abandoned, drainMs }, 'requests still in flight when the drain time ended; their connections were closed');
+      stopObserving();
       await runtime.close();
       await ownStore?.close();
     },

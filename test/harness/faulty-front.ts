@@ -13,6 +13,8 @@ export type Fault =
   | { kind: 'serverError'; times: number; status?: number }
   /** Accept matching requests and never answer. */
   | { kind: 'hang' }
+  /** Answer matching requests normally, but only after `ms` milliseconds. */
+  | { kind: 'delay'; ms: number }
   /** Cut the connection of the next `times` matching requests. */
   | { kind: 'reset'; times: number }
   /** Manifest GETs come back with other bytes (a field added) but the original Docker-Content-Digest; blob GETs with their first byte flipped. */
@@ -94,6 +96,9 @@ async function applyFault(fault: Fault, hits: number, req: FrontRequest, forward
       return { status: fault.status ?? 503, headers: { 'content-type': 'text/plain' }, body: Buffer.from('unavailable') };
     case 'hang':
       return 'hang';
+    case 'delay':
+      await new Promise((resolve) => setTimeout(resolve, fault.ms));
+      return forward();
     case 'reset':
       return hits >= fault.times ? undefined : 'reset';
     case 'lie': {

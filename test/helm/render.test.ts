@@ -56,7 +56,9 @@ describe('Helm chart: default values', function () {
   it('runs `serve` with the mounted config and TLS files on port 5000, behind Service port 443', () => {
     const c = container(objects);
     expect(c.args).to.deep.equal(['serve', '--config', '/app/config/config.yaml', '--tls-cert', '/app/certs/tls.crt',
-      '--tls-key', '/app/certs/tls.key', '--host', '*', '--port', '5000']);
+      '--tls-key', '/app/certs/tls.key', '--host', '*', '--port', '5000', '--shutdown-delay', '5']);
+    // not ready but answering for 5 s, then up to the 25 s admission deadline to drain, plus 5 s
+    expect(findObject(objects, 'Deployment').spec.template.spec.terminationGracePeriodSeconds).to.equal(35);
     const mounts = Object.fromEntries(c.volumeMounts.map((m: Obj) => [m.mountPath, m]));
     // The directory, never a subPath (the kubelet never updates a subPath mount, so hot reload could not work).
     expect(mounts['/app/config']).to.deep.equal({ name: 'config', mountPath: '/app/config', readOnly: true });
