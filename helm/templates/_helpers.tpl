@@ -13,6 +13,9 @@
 {{- define "imprimatur.alertTemplatesName" -}}{{ include "imprimatur.fullname" . }}-alert-templates{{- end -}}
 {{- define "imprimatur.serviceAccountName" -}}{{ include "imprimatur.fullname" . }}{{- end -}}
 {{- define "imprimatur.namespaceLabel" -}}imprimatur.dev/webhook{{- end -}}
+{{- define "imprimatur.keyName" -}}
+{{- (.Values.kubernetes.integrityKey | default dict).existingSecret | default (printf "%s-integrity-key" (include "imprimatur.fullname" .)) -}}
+{{- end -}}
 
 {{- define "imprimatur.selectorLabels" -}}
 app.kubernetes.io/name: {{ .Chart.Name }}

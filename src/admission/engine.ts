@@ -54,6 +54,11 @@ export interface ImageCheck {
 export class Engine {
   readonly matcher: PolicyMatcher;
   readonly validators = new Map<string, Validator>();
+
+  /** Hash of the configuration text this engine was built from (owner proofs and cache keys are bound to it). */
+  get generation(): string {
+    return this.options.generation ?? '';
+  }
   private readonly cache: VerificationCache;
 
   constructor(readonly config: AppConfig, private readonly options: EngineOptions) {
@@ -73,8 +78,12 @@ export class Engine {
     });
   }
 
-  /** Decides one image. Never throws: every failure becomes a denied decision with a reason. */
-  async check(image: string, ctx: ValidationContext): Promise<ImageCheck> {
+  /**
+   * Decides one image. Never throws: every failure becomes a denied decision with a reason.
+   * `skip` (automatic unchanged approval) skips only signature verification: an image with no rule, an invalid
+   * reference or a rule sending it to a static validator is decided as always (a static deny still denies).
+   */
+  async check(image: string, ctx: ValidationContext, skip?: { because: 'unchanged'; reason: string }): Promise<ImageCheck> {
     const reference = this.parse(image);
     if (reference instanceof ImprimaturError) {
       return { decision: { image, outcome: 'denied', code: reference.code, reason: reference.message }, runnersUp: [] };
@@ -102,12 +111,15 @@ export class Engine {
     if (!validator) {
       return { reference, rule, runnersUp, decision: { ...base, outcome: 'denied', code: 'INTERNAL', reason: `validator "${rule.validator}" is not loaded` } };
     }
+    if (skip && validator.verifiesSignatures !== false) {
+      return { reference, rule, runnersUp, decision: { ...base, outcome: 'skipped', skippedBecause: skip.because, reason: skip.reason } };
+    }
     let source: VerificationEvent['source'] = 'uncached';
     const observe = (result: VerificationEvent['result'], code?: string, details?: Record<string, unknown>) =>
       this.options.observer?.verification?.({ validator: validator.name, type: validator.type, result, code, source, attestations: attestationEvents(details) });
     const marked = <T extends Record<string, unknown> | undefined>(d: T): T => (source === 'hit' && d ? { ...d, cache: 'hit' } : d);
     try {
-      const verified = await this.verify(validator, reference, rule.with, ctx);
+      const verified = await this.verify(validator, reference, rule, ctx);
       source = verified.source;
       const outcome = verified.outcome;
       if (outcome.digest !== undefined && !/^sha256:[0-9a-f]{64}$/.test(outcome.digest)) {
@@ -151,14 +163,27 @@ export class Engine {
   }
 
   /** validator.validate, through the cache and the in-flight coalescing when the validator is cacheable. */
-  private async verify(validator: Validator, reference: ImageReference, options: RuleOptions, ctx: ValidationContext): Promise<{ outcome: ValidationOutcome; source: VerificationEvent['source'] }> {
+  private async verify(validator: Validator, reference: ImageReference, rule: PolicyRule, ctx: ValidationContext): Promise<{ outcome: ValidationOutcome; source: VerificationEvent['source'] }> {
+    const options = rule.with;
     if (!validator.cacheable) return { outcome: await withDeadline(validator.validate(reference, options, ctx), ctx.signal, validator.name), source: 'uncached' };
     // one request's signal is shared by all its images (deadline + coalescing listeners): no leak warning
     if (getMaxListeners(ctx.signal) < 100) setMaxListeners(100, ctx.signal);
-    const key = cacheKey({ generation: this.options.generation ?? '', validatorName: validator.name, validatorType: validator.type, options, reference: reference.normalized });
-    const r = await withDeadline(this.cache.validate(key, ctx.signal, (signal) => validator.validate(reference, options, { ...ctx, signal })), ctx.signal, validator.name);
+    const key = this.cacheKeyOf(validator, options, reference.normalized);
+    // A tag verified to digest D is also recorded as verified for `tag@D` when the same rule governs that spelling:
+    // the validating webhook then sees the pinned reference (our own patch) as a cache hit.
+    const pinnedKey = (o: ValidationOutcome): string | undefined => {
+      if (reference.digest || !o.digest) return undefined;
+      const pinned = this.parse(`${reference.normalized}@${o.digest}`);
+      if (pinned instanceof ImprimaturError || this.matcher.match(pinned)?.rule !== rule) return undefined;
+      return this.cacheKeyOf(validator, options, pinned.normalized);
+    };
+    const r = await withDeadline(this.cache.validate(key, ctx.signal, (signal) => validator.validate(reference, options, { ...ctx, signal }), pinnedKey), ctx.signal, validator.name);
     if (r.error) throw new CachedDenial(r.error, r.source);
     return { outcome: r.outcome!, source: r.source };
+  }
+
+  private cacheKeyOf(validator: Validator, options: RuleOptions, reference: string): string {
+    return cacheKey({ generation: this.options.generation ?? '', validatorName: validator.name, validatorType: validator.type, options, reference });
   }
 
   async close(): Promise<void> {

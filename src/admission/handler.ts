@@ -3,7 +3,9 @@ import { setMaxListeners } from 'node:events';
 import type { Logger } from '../log.js';
 import type { Engine } from './engine.js';
 import { detectionPrefix, resolveEnforcement, type NamespaceMode } from './enforcement.js';
-import { digestPatch } from './patch.js';
+import type { OwnerImages } from './child-approval.js';
+import { foreignProofAnnotations, OWNER_GROUPS, proofAnnotation, type OwnerProofs } from './owner-proof.js';
+import { annotationPatch, digestPatch, pinnedImage, type JsonPatchOp } from './patch.js';
 import { clampWarning, type AdmissionRequest, type AdmissionResponse, type AdmissionReview } from './review.js';
 import type { AdmissionEvent, AlertDispatcher, ImageDecision } from './types.js';
 import { containerImages, isSupportedKind, WorkloadShapeError, type ContainerImage } from './workload.js';
@@ -16,38 +18,53 @@ export interface HandlerContext {
   /** Deadline override in ms (e.g. from the API server's `?timeout=`); the config's deadline is the upper bound. */
   deadlineMs?: number;
   /**
-   * Images a child object may skip because its verified owner carries them (automatic child approval).
-   * Returns the digest-pinned images the owner carries, or undefined to validate normally.
+   * Images a child object may skip because its owner carries a valid owner proof for them (automatic child
+   * approval). Returns those digest-pinned images, or undefined to validate normally.
    */
-  ownerImages?: (request: AdmissionRequest, signal: AbortSignal) => Promise<Set<string> | undefined>;
+  ownerImages?: OwnerImages;
+  /** Issues owner proofs on admitted controllers (mutating phase). Without it no proof is written. */
+  proofs?: OwnerProofs;
+  /**
+   * `mutate` (default): decide, pin verified tags and write owner proofs. `validate`: the ValidatingWebhookConfiguration's
+   * check of the final object after every mutating webhook ran — the same decision, never a patch, alerts only for denials.
+   */
+  phase?: AdmissionPhase;
   /**
    * What the webhook entry that sent the request says about its namespace: `detect` for namespaces labelled
-   * `imprimatur.dev/webhook=detect` (the chart registers a second entry for them, path `/mutate/detect`).
+   * `imprimatur.dev/webhook=detect` (the chart registers a second entry for them, paths `/mutate/detect` and `/validate/detect`).
    */
   namespaceMode?: NamespaceMode;
 }
 
+export type AdmissionPhase = 'mutate' | 'validate';
+
 export interface HandledReview {
   response: AdmissionResponse;
   event?: AdmissionEvent;
+  phase: AdmissionPhase;
 }
 
 const allow = (uid: string, warnings: string[] = []): AdmissionResponse => ({ uid, allowed: true, ...(warnings.length ? { warnings: warnings.map((w) => clampWarning(w)) } : {}) });
 
 export async function handleAdmissionReview(review: AdmissionReview, ctx: HandlerContext): Promise<HandledReview> {
   const started = Date.now();
+  const phase = ctx.phase ?? 'mutate';
   const req = review.request;
   const kind = req.kind.kind;
   const { features } = ctx.engine.config;
   const where = `${kind} ${req.namespace ? `${req.namespace}/` : ''}${req.name || objectName(req.object) || '(generated name)'}`;
 
-  if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return { response: allow(req.uid) };
-  if (req.operation === 'UPDATE' && hasDeletionTimestamp(req.oldObject)) return { response: allow(req.uid) };
+  if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return { response: allow(req.uid), phase };
+  // An object being deleted (e.g. a finalizer removed) passes unchanged — but only while its images stay what they
+  // were: a deleting object whose pod template changes is validated like any other UPDATE.
+  if (req.operation === 'UPDATE' && hasDeletionTimestamp(req.oldObject) && imagesUnchanged(kind, req.object, req.oldObject)) {
+    return { response: allow(req.uid), phase };
+  }
   if (!isSupportedKind(kind)) {
-    return { response: allow(req.uid, [`Imprimatur does not validate kind ${kind}; it was admitted unchanged`]) };
+    return { response: allow(req.uid, [`Imprimatur does not validate kind ${kind}; it was admitted unchanged`]), phase };
   }
   if (features.resourceValidationMode === 'podsOnly' && kind !== 'Pod' && kind !== 'EphemeralContainers') {
-    return { response: allow(req.uid, [`Imprimatur validates only Pods (resourceValidationMode: podsOnly); ${where} was admitted unchanged`]) };
+    return { response: allow(req.uid, [`Imprimatur validates only Pods (resourceValidationMode: podsOnly); ${where} was admitted unchanged`]), phase };
   }
 
   let containers: ContainerImage[];
@@ -55,7 +72,7 @@ export async function handleAdmissionReview(review: AdmissionReview, ctx: Handle
     containers = containerImages(kind, req.object);
   } catch (err) {
     if (!(err instanceof WorkloadShapeError)) throw err;
-    return { response: { uid: req.uid, allowed: false, status: { code: 400, message: `Imprimatur cannot read ${where}: ${err.message}` } } };
+    return { response: { uid: req.uid, allowed: false, status: { code: 400, message: `Imprimatur cannot read ${where}: ${err.message}` } }, phase };
   }
 
   const deadlineMs = Math.min(ctx.engine.config.requestTimeoutMs, ctx.deadlineMs ?? Infinity);
@@ -63,7 +80,7 @@ export async function handleAdmissionReview(review: AdmissionReview, ctx: Handle
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), Math.max(1, deadlineMs));
   try {
-    return await decide(ctx, { req, containers, signal: deadline.signal, deadlineMs, where, started });
+    return await decide(ctx, { req, containers, signal: deadline.signal, deadlineMs, where, started, phase });
   } finally {
     clearTimeout(timer);
   }
@@ -78,9 +95,10 @@ interface RequestScope {
   /** `Kind namespace/name`, for messages. */
   where: string;
   started: number;
+  phase: AdmissionPhase;
 }
 
-async function decide(ctx: HandlerContext, { req, containers, signal, deadlineMs, where, started }: RequestScope): Promise<HandledReview> {
+async function decide(ctx: HandlerContext, { req, containers, signal, deadlineMs, where, started, phase }: RequestScope): Promise<HandledReview> {
   // Every image of the request (and coalesced verifications) listens to this one signal.
   setMaxListeners(100, signal);
   const kind = req.kind.kind;
@@ -89,13 +107,14 @@ async function decide(ctx: HandlerContext, { req, containers, signal, deadlineMs
   const distinct = [...new Set(containers.map((c) => c.image))];
 
   const unchanged = features.automaticUnchangedApproval && req.operation === 'UPDATE' ? previousImages(kind, req.oldObject) : new Set<string>();
-  const owned = features.automaticChildApproval && ctx.ownerImages ? await ctx.ownerImages(req, signal).catch(() => undefined) : undefined;
+  const owned = features.automaticChildApproval && ctx.ownerImages ? await ctx.ownerImages(req, ctx.engine.generation, signal).catch(() => undefined) : undefined;
 
   const decided: ImageDecision[] = await Promise.all(
     distinct.map(async (image): Promise<ImageDecision> => {
-      if (unchanged.has(image)) return { image, outcome: 'skipped', skippedBecause: 'unchanged', reason: 'image unchanged since the previous version of the object' };
       if (owned?.has(image)) return { image, outcome: 'skipped', skippedBecause: 'child', reason: 'image verified on the owning controller' };
-      const { decision } = await ctx.engine.check(image, { signal, deadline: Date.now() + deadlineMs, logger: ctx.logger, now });
+      const validation = { signal, deadline: Date.now() + deadlineMs, logger: ctx.logger, now };
+      const skip = unchanged.has(image) ? UNCHANGED : undefined;
+      const { decision } = await ctx.engine.check(image, validation, skip);
       return decision;
     }),
   );
@@ -105,6 +124,7 @@ async function decide(ctx: HandlerContext, { req, containers, signal, deadlineMs
     return { ...d, enforcement, enforcementSource: source };
   });
 
+  if (phase === 'validate') results.forEach((r, i) => { results[i] = requirePinned(r); });
   const denied = results.filter((r) => r.outcome === 'denied');
   const blocking = denied.filter((r) => r.enforcement === 'enforce');
   const detected = denied.filter((r) => r.enforcement === 'detect');
@@ -140,9 +160,11 @@ async function decide(ctx: HandlerContext, { req, containers, signal, deadlineMs
     results,
     warnings,
     timestamp: now(),
+    phase,
   };
 
-  if (ctx.alerts) {
+  // The validating pass sees the objects the mutating pass already reported on: it only reports denials.
+  if (ctx.alerts && (phase === 'mutate' || denied.length > 0)) {
     const { blockingFailures } = await ctx.alerts.dispatch(event, signal);
     if (blockingFailures.length > 0) {
       const text = `alert could not be sent to ${blockingFailures.join(', ')} (failIfAlertSendingFails is set)`;
@@ -159,12 +181,8 @@ async function decide(ctx: HandlerContext, { req, containers, signal, deadlineMs
   }
 
   const response: AdmissionResponse = allowed ? allow(req.uid, warnings) : { uid: req.uid, allowed: false, status: { code: 403, reason: 'Forbidden', message } };
-  if (allowed) {
-    const digests = new Map<string, string>();
-    for (const r of results) {
-      if (r.outcome === 'admitted' && r.digest && r.mode === 'mutate') digests.set(r.image, r.digest);
-    }
-    const ops = digestPatch(containers, digests);
+  if (allowed && phase === 'mutate') {
+    const ops = mutations(ctx, req, containers, results, denied.length === 0);
     if (ops.length > 0) {
       response.patchType = 'JSONPatch';
       response.patch = Buffer.from(JSON.stringify(ops)).toString('base64');
@@ -173,7 +191,7 @@ async function decide(ctx: HandlerContext, { req, containers, signal, deadlineMs
 
   ctx.logger.info(
     {
-      uid: req.uid, namespace: event.namespace, kind, name: event.name, operation: req.operation, user: event.user,
+      uid: req.uid, phase, namespace: event.namespace, kind, name: event.name, operation: req.operation, user: event.user,
       outcome: allowed ? (warnings.length ? 'warned' : 'admitted') : 'denied',
       ...(event.detectionMode ? { detectionMode: true } : {}),
       // Which enforcement applied: the namespace's mode (the webhook entry that sent the request) and, per image,
@@ -187,7 +205,7 @@ async function decide(ctx: HandlerContext, { req, containers, signal, deadlineMs
     },
     'admission decision',
   );
-  return { response, event };
+  return { response, event, phase };
 }
 
 /** Longest list of per-image reasons in a denial; the rest are counted (every image is in the log and the alerts). */
@@ -203,6 +221,56 @@ function joinBounded(parts: string[], max: number): string {
   return text;
 }
 
+/**
+ * The patch of an admitted object: verified tags pinned to their digests, and — on a controller whose every image was
+ * admitted without a denial — an owner proof for the images Imprimatur verified (or, on any other controller, the
+ * removal of a proof it carries).
+ */
+function mutations(ctx: HandlerContext, req: AdmissionRequest, containers: ContainerImage[], results: ImageDecision[], noDenial: boolean): JsonPatchOp[] {
+  const digests = new Map<string, string>();
+  for (const r of results) {
+    if (r.outcome === 'admitted' && r.digest && r.mode === 'mutate') digests.set(r.image, r.digest);
+  }
+  const ops = digestPatch(containers, digests);
+  const kind = req.kind.kind;
+  const group = OWNER_GROUPS[kind];
+  if (!ctx.proofs || group === undefined || (req.kind.group ?? '') !== group) return ops;
+
+  // What the object holds once patched, and which of those images Imprimatur verified itself (or, for a
+  // ReplicaSet/Job, its own owner's proof vouched for): only digest-pinned references to the verified digest.
+  const final = containers.map((c) => (digests.has(c.image) ? pinnedImage(c.image, digests.get(c.image)!) : c.image));
+  const verified = new Set<string>();
+  for (const r of results) {
+    if (r.outcome === 'admitted' && r.digest && r.image.endsWith(`@${r.digest}`)) verified.add(r.image);
+    else if (r.outcome === 'admitted' && r.digest && r.mode === 'mutate' && !r.image.includes('@')) verified.add(pinnedImage(r.image, r.digest));
+    else if (r.outcome === 'skipped' && r.skippedBecause === 'child') verified.add(r.image);
+  }
+  const name = req.name || objectName(req.object);
+  const key = proofAnnotation(kind);
+  const set: Record<string, string> = {};
+  const deleting = hasDeletionTimestamp(req.oldObject) || hasDeletionTimestamp(req.object);
+  if (noDenial && !deleting && name && req.namespace && verified.size > 0) {
+    set[key] = ctx.proofs.issue({ namespace: req.namespace, group, kind, name, generation: ctx.engine.generation, images: final, verified: [...verified] });
+  }
+  return [...ops, ...annotationPatch(req.object, set, [key, ...foreignProofAnnotations(kind)])];
+}
+
+/**
+ * In the validating pass, an image verified under a `mutate` rule must be digest-pinned: if it is not, a webhook that ran
+ * after Imprimatur's mutating webhook added or changed it, and the runtime would pull the tag, not what was verified.
+ */
+function requirePinned(r: ImageDecision): ImageDecision {
+  if (r.outcome !== 'admitted' || r.mode !== 'mutate' || !r.digest || r.image.includes('@')) return r;
+  return {
+    ...r,
+    outcome: 'denied',
+    code: 'NOT_PINNED',
+    reason: `verified as ${r.digest}, but not pinned to it: a webhook that ran after Imprimatur's mutating webhook added or changed this image, so the runtime would pull the tag, not what was verified; pin it by digest or let Imprimatur be reinvoked (webhook reinvocationPolicy: IfNeeded)`,
+  };
+}
+
+const UNCHANGED = { because: 'unchanged', reason: 'image unchanged since the previous version of the object' } as const;
+
 function describeDenial(d: ImageDecision): string {
   const where = d.rule ? ` (rule "${d.rule}", validator "${d.validator}")` : '';
   return `image "${d.image}"${where}: ${d.reason}`;
@@ -216,6 +284,16 @@ function hasDeletionTimestamp(obj: Record<string, unknown> | null | undefined): 
 function objectName(obj: Record<string, unknown> | null | undefined): string | undefined {
   const meta = obj?.metadata as Record<string, unknown> | undefined;
   return typeof meta?.name === 'string' ? meta.name : undefined;
+}
+
+/** True when every image of `object` already appears in `old` (both readable). */
+function imagesUnchanged(kind: string, object: Record<string, unknown> | null | undefined, old: Record<string, unknown> | null | undefined): boolean {
+  try {
+    const before = new Set(containerImages(kind, old).map((c) => c.image));
+    return containerImages(kind, object).every((c) => before.has(c.image));
+  } catch {
+    return false;
+  }
 }
 
 function previousImages(kind: string, old: Record<string, unknown> | null | undefined): Set<string> {

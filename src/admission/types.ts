@@ -58,6 +58,8 @@ export interface AdmissionEvent {
   results: ImageDecision[];
   warnings: string[];
   timestamp: Date;
+  /** Which webhook decided: the mutating one (`mutate`) or the validating re-check of the final object (`validate`). */
+  phase?: 'mutate' | 'validate';
 }
 
 /** Outcome of sending alerts for one event (see src/alerting). */

@@ -48,8 +48,16 @@ export class VerificationCache {
     return this.store !== undefined && this.settings.expirySeconds > 0;
   }
 
-  /** Never rejects: the outcome or the denial, and where it came from. */
-  async validate(key: string, signal: AbortSignal, verify: (signal: AbortSignal) => Promise<ValidationOutcome>): Promise<CachedValidation> {
+  /**
+   * Never rejects: the outcome or the denial, and where it came from. `alsoKey` names a second key under which a fresh
+   * successful outcome is stored as well (a tag's result recorded for the digest-pinned spelling).
+   */
+  async validate(
+    key: string,
+    signal: AbortSignal,
+    verify: (signal: AbortSignal) => Promise<ValidationOutcome>,
+    alsoKey?: (outcome: ValidationOutcome) => string | undefined,
+  ): Promise<CachedValidation> {
     if (this.enabled) {
       const cached = await this.store!.get(key);
       this.observer?.(cached ? 'hit' : 'miss', this.store!.kind);
@@ -63,7 +71,11 @@ export class VerificationCache {
           return { ok: false, code: e.code, message: e.message, details: e.details?.record as Record<string, unknown> | undefined, error: e } as CachedResult;
         },
       );
-      if (this.enabled && this.cacheable(result)) await this.store!.set(key, strip(result), this.settings.expirySeconds);
+      if (this.enabled && this.cacheable(result)) {
+        await this.store!.set(key, strip(result), this.settings.expirySeconds);
+        const alias = result.ok ? alsoKey?.({ digest: result.digest, details: result.details as ValidationOutcome['details'] }) : undefined;
+        if (alias !== undefined) await this.store!.set(alias, strip(result), this.settings.expirySeconds);
+      }
       return result;
     });
     const result = await promise.catch((err: unknown): CachedResult => {

@@ -2,13 +2,14 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { startServer } from '../server/start.js';
-import { localSelfSigned, readTlsFiles, type TlsMaterial } from '../server/tls.js';
+import { cacheDir, localSelfSigned, readTlsFiles, type TlsMaterial } from '../server/tls.js';
+import { localKey, readKeyFile, type IntegrityKey } from '../integrity/key.js';
 import { defaultConfigFile } from './paths.js';
 import { childApproval, kubernetesObjectReader } from '../admission/child-approval.js';
 import { createResultStore, type ResultStore } from '../cache/index.js';
 
 const SERVE_USAGE =
-  'usage: imprimatur serve [--config FILE] [--host H] [--port N] [--tls-cert F --tls-key F] [--secrets-dir D] [--kubeconfig F] [--shutdown-delay SECONDS]\n' +
+  'usage: imprimatur serve [--config FILE] [--host H] [--port N] [--tls-cert F --tls-key F] [--secrets-dir D] [--kubeconfig F] [--shutdown-delay SECONDS] [--key-file F]\n' +
   '  --host: address to listen on (default 127.0.0.1); "*" listens on every interface (in a pod)\n';
 
 /** After a clean shutdown, anything still holding the event loop open gets this long before the process exits anyway. */
@@ -28,6 +29,7 @@ export async function runServe(argv: string[]): Promise<number> {
         'secrets-dir': { type: 'string' },
         kubeconfig: { type: 'string' },
         'shutdown-delay': { type: 'string' },
+        'key-file': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -61,6 +63,15 @@ export async function runServe(argv: string[]): Promise<number> {
     process.stderr.write(`cannot read the TLS certificate or key: ${(err as Error).message}\n`);
     return 2;
   }
+  // The integrity key (owner proofs, shared-cache entries): the chart's Secret, else a local key kept in the cache dir.
+  const keyFile = (values['key-file'] as string | undefined) ?? process.env.IMPRIMATUR_KEY_FILE;
+  let integrityKey: IntegrityKey;
+  try {
+    integrityKey = keyFile ? readKeyFile(keyFile) : localKey(cacheDir());
+  } catch (err) {
+    process.stderr.write(`refusing to start: ${(err as Error).message}\n`);
+    return 1;
+  }
   const configFile = String(values.config ?? defaultConfigFile);
   let running;
   let cache: ResultStore | undefined;
@@ -75,11 +86,17 @@ export async function runServe(argv: string[]): Promise<number> {
       tls,
       logger,
       secretsDir: values['secrets-dir'] as string | undefined,
+      integrityKey,
       setup: (runtime) => {
         // Child approval needs the API server: in a cluster, or with --kubeconfig / KUBECONFIG.
         const kubeconfig = (values.kubeconfig as string | undefined) ?? process.env.KUBECONFIG;
         if (kubeconfig || process.env.KUBERNETES_SERVICE_HOST) {
-          runtime.ownerImages = childApproval(kubernetesObjectReader(kubeconfig), logger);
+          runtime.ownerImages = childApproval({
+            reader: kubernetesObjectReader(kubeconfig),
+            proofs: runtime.proofs,
+            logger,
+            observe: (outcome) => runtime.onOwnerProof?.(outcome),
+          });
         } else {
           logger.info('no Kubernetes API access configured: automatic child approval is off, children are validated normally');
         }

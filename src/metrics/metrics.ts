@@ -19,6 +19,18 @@ export class Metrics {
     labelNames: ['outcome', 'kind'] as const,
     registers: [this.registry],
   });
+  readonly validatingRequests = new Counter({
+    name: 'imprimatur_validating_requests_total',
+    help: 'Re-checks of the final object by the validating webhook (after every mutating webhook), by outcome and object kind',
+    labelNames: ['outcome', 'kind'] as const,
+    registers: [this.registry],
+  });
+  readonly ownerProofs = new Counter({
+    name: 'imprimatur_owner_proofs_total',
+    help: 'Automatic child approval lookups by result: valid (the owner vouched), absent, invalid, owner-unavailable',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
   readonly admissionDuration = new Histogram({
     name: 'imprimatur_admission_duration_seconds',
     help: 'Time from receiving an AdmissionReview to sending the answer',
@@ -83,7 +95,17 @@ export class Metrics {
     for (const reason of ['cache', 'unchanged', 'child']) this.skipped.labels(reason);
     for (const result of ['hit', 'miss']) this.cacheRequests.labels(result, 'memory');
     for (const result of ['success', 'failure']) this.reloads.labels(result);
+    for (const outcome of ['admitted', 'denied', 'warned', 'error']) this.validatingRequests.labels(outcome, 'Pod');
+    for (const result of ['valid', 'absent', 'invalid', 'owner-unavailable']) this.ownerProofs.labels(result);
   }
+
+  readonly validating = (outcome: AdmissionOutcome, kind: string): void => {
+    this.validatingRequests.labels(outcome, kind || 'unknown').inc();
+  };
+
+  readonly ownerProof = (result: string): void => {
+    this.ownerProofs.labels(result).inc();
+  };
 
   readonly admission = (outcome: AdmissionOutcome, kind: string): void => {
     this.admissions.labels(outcome, kind || 'unknown').inc();

@@ -18,13 +18,19 @@ export function attachRuntime(metrics: Metrics, runtime: Runtime): void {
   const previous = runtime.onDecision;
   runtime.onDecision = (result: HandledReview, review: AdmissionReview) => {
     previous?.(result, review);
+    if (result.phase === 'validate') {
+      metrics.validating(outcomeOf(result), review.request.kind.kind);
+      return;
+    }
     metrics.admission(outcomeOf(result), review.request.kind.kind);
     for (const r of result.event?.results ?? []) {
       if (r.outcome === 'skipped' && r.skippedBecause) metrics.skippedImage(r.skippedBecause);
     }
   };
-  runtime.onDecisionError = (review: AdmissionReview) => metrics.admission('error', review.request.kind?.kind ?? 'unknown');
+  runtime.onDecisionError = (review: AdmissionReview, _error: unknown, phase) =>
+    (phase === 'validate' ? metrics.validating : metrics.admission)('error', review.request.kind?.kind ?? 'unknown');
   runtime.onReload((ok) => metrics.reload(ok));
+  runtime.onOwnerProof = metrics.ownerProof;
 }
 
 /** GET /metrics, and the latency (plus 4xx/5xx answers) of POST /mutate. Register before the /mutate route. */

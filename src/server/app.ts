@@ -1,19 +1,23 @@
-/** The express application: POST /mutate, GET /health, GET /ready. Client errors are 4xx with a sentence, never 500. */
+/** The express application: POST /mutate, POST /validate (and their /detect twins), GET /health, GET /ready. Client errors are 4xx with a sentence, never 500. */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../log.js';
-import { handleAdmissionReview } from '../admission/handler.js';
+import { handleAdmissionReview, type AdmissionPhase } from '../admission/handler.js';
 import { BadRequestError, clampWarning, parseAdmissionReview, reviewResponse } from '../admission/review.js';
 import type { Runtime } from './runtime.js';
 import type { NamespaceMode } from '../admission/enforcement.js';
 
 /**
- * The admission paths. The chart registers one webhook entry per namespace mode: namespaces labelled
- * `imprimatur.dev/webhook=detect` are sent to `/mutate/detect` by the API server's namespaceSelector, so the
- * namespace's mode comes from the API server itself, never from anything in the request.
+ * The admission paths. The mutating webhook (`/mutate`) decides, pins and writes owner proofs; the validating webhook
+ * (`/validate`) re-checks the final object after every mutating webhook ran, never patching. The chart registers one
+ * entry of each per namespace mode: namespaces labelled `imprimatur.dev/webhook=detect` are sent to the `/detect`
+ * paths by the API server's namespaceSelector, so the namespace's mode comes from the API server itself, never from
+ * anything in the request.
  */
-const ADMISSION_PATHS: Array<{ path: string; namespaceMode: NamespaceMode }> = [
-  { path: '/mutate', namespaceMode: 'enforce' },
-  { path: '/mutate/detect', namespaceMode: 'detect' },
+const ADMISSION_PATHS: Array<{ path: string; namespaceMode: NamespaceMode; phase: AdmissionPhase }> = [
+  { path: '/mutate', namespaceMode: 'enforce', phase: 'mutate' },
+  { path: '/mutate/detect', namespaceMode: 'detect', phase: 'mutate' },
+  { path: '/validate', namespaceMode: 'enforce', phase: 'validate' },
+  { path: '/validate/detect', namespaceMode: 'detect', phase: 'validate' },
 ];
 
 export interface AppOptions {
@@ -51,7 +55,7 @@ export function createApp(options: AppOptions): express.Express {
     }
     next();
   });
-  for (const { path, namespaceMode } of ADMISSION_PATHS) {
+  for (const { path, namespaceMode, phase } of ADMISSION_PATHS) {
     app.post(path, express.raw({ type: () => true, limit: options.maxBodyBytes ?? 3 * 1024 * 1024 }), async (req: Request, res: Response) => {
       let review;
       try {
@@ -78,13 +82,15 @@ export function createApp(options: AppOptions): express.Express {
           logger,
           deadlineMs: apiServerTimeoutMs(req.query.timeout),
           ownerImages: runtime.ownerImages,
+          proofs: runtime.proofs,
           namespaceMode,
+          phase,
         });
         runtime.onDecision?.(result, review);
         res.json(reviewResponse(review, result.response));
       } catch (err) {
-        logger.error({ err, uid: review.request.uid }, 'admission handler failed');
-        runtime.onDecisionError?.(review, err);
+        logger.error({ err, uid: review.request.uid, phase }, 'admission handler failed');
+        runtime.onDecisionError?.(review, err, phase);
         // Fail closed with a well-formed AdmissionReview — except in detection mode (global or the namespace's), which never blocks.
         const reason = `Imprimatur could not decide this request: ${(err as Error).message}`;
         res.json(
@@ -101,7 +107,7 @@ export function createApp(options: AppOptions): express.Express {
     });
   }
 
-  app.use((_req, res) => { res.status(404).json({ error: 'not found; the webhook listens on POST /mutate' }); });
+  app.use((_req, res) => { res.status(404).json({ error: 'not found; the webhook listens on POST /mutate and POST /validate' }); });
   app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
     if (err.type === 'entity.too.large') {
       res.status(400).json({ error: `the request body is larger than the limit of ${options.maxBodyBytes ?? 3 * 1024 * 1024} bytes` });

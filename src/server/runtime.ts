@@ -9,9 +9,11 @@ import { templateFilesFingerprint } from '../alerting/template-files.js';
 import { createAlertDispatcher } from '../alerting/dispatcher.js';
 import { parseConfig } from '../config/load.js';
 import { Engine } from '../admission/engine.js';
-import type { AdmissionRequest } from '../admission/review.js';
+import type { OwnerImages, ProofOutcome } from '../admission/child-approval.js';
+import { OwnerProofs } from '../admission/owner-proof.js';
+import { IntegrityKey } from '../integrity/key.js';
 import type { AlertDispatcher } from '../admission/types.js';
-import type { HandledReview } from '../admission/handler.js';
+import type { AdmissionPhase, HandledReview } from '../admission/handler.js';
 import type { AdmissionReview } from '../admission/review.js';
 import type { Logger } from '../log.js';
 import type { ResultStore } from '../cache/types.js';
@@ -29,6 +31,8 @@ export interface RuntimeOptions {
   /** Metrics hooks: verifications and cache lookups, alert outcomes. */
   observer?: VerificationObserver;
   onAlertOutcome?: OutcomeHook;
+  /** The webhook's integrity key (owner proofs); every replica must hold the same one. Default: a random in-memory key. */
+  integrityKey?: IntegrityKey;
 }
 
 class Generation {
@@ -65,17 +69,22 @@ export class Runtime {
   private timer?: NodeJS.Timeout;
   private readonly listeners: Array<(ok: boolean, error?: Error) => void> = [];
   /** Automatic child approval lookup, installed by the server when a Kubernetes client is available. */
-  ownerImages?: (request: AdmissionRequest, signal: AbortSignal) => Promise<Set<string> | undefined>;
+  ownerImages?: OwnerImages;
+  /** Observer of child-approval lookups (metrics). */
+  onOwnerProof?: (outcome: ProofOutcome) => void;
+  /** Issues and checks owner proofs with the integrity key. */
+  readonly proofs: OwnerProofs;
   /** Observer of every decided request (metrics). */
   onDecision?: (result: HandledReview, review: AdmissionReview) => void;
   /** Observer of requests the handler failed on (answered with a fail-closed denial). */
-  onDecisionError?: (review: AdmissionReview, error: unknown) => void;
+  onDecisionError?: (review: AdmissionReview, error: unknown, phase: AdmissionPhase) => void;
 
   constructor(readonly file: string, private readonly options: RuntimeOptions) {
     this.file = resolve(file);
     this.options = { ...options, templateDirs: options.templateDirs ?? process.env.IMPRIMATUR_TEMPLATE_DIRS?.split(':').filter(Boolean) };
     const text = readFileSync(this.file, 'utf8');
     this.current = this.build(text, this.inputsOf(text, undefined));
+    this.proofs = new OwnerProofs(options.integrityKey ?? IntegrityKey.random());
   }
 
   get engine(): Engine {

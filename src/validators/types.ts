@@ -54,6 +54,11 @@ export interface Validator {
   readonly type: string;
   /** Whether results may be cached (false for static validators). */
   readonly cacheable: boolean;
+  /**
+   * False for validators that decide from configuration alone (static): their decision is always taken, never
+   * skipped by automatic unchanged approval. Default true (the validator verifies signatures or attestations).
+   */
+  readonly verifiesSignatures?: boolean;
   validate(image: ImageReference, options: RuleOptions, ctx: ValidationContext): Promise<ValidationOutcome>;
   /** Releases connections etc. on config reload / shutdown. */
   close?(): Promise<void>;

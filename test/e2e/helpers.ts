@@ -57,13 +57,26 @@ export function webhookCaPem(): string {
   return localSelfSigned(join(tmpdir(), 'imprimatur-test-tls')).cert;
 }
 
-let chartWebhook: KubernetesObject | undefined;
+let chartWebhooks: Promise<{ mutating: KubernetesObject; validating: KubernetesObject }> | undefined;
 
-/** The chart's MutatingWebhookConfiguration (rendered for release `imprimatur`), pointed at `hook`'s /mutate. */
+function chartWebhookConfigurations() {
+  chartWebhooks ??= renderChart({ release: 'imprimatur', namespace: 'imprimatur' }).then((objects) => ({
+    mutating: findObject<KubernetesObject>(objects, 'MutatingWebhookConfiguration'),
+    validating: findObject<KubernetesObject>(objects, 'ValidatingWebhookConfiguration'),
+  }));
+  return chartWebhooks;
+}
+
+/**
+ * The chart's webhook registrations (rendered for release `imprimatur`), pointed at `hook`: the
+ * MutatingWebhookConfiguration at /mutate and the ValidatingWebhookConfiguration at /validate.
+ */
 export async function registerWebhook(kube: KubeApiServer, hook: TestWebhook): Promise<Record<string, any>> {
-  chartWebhook ??= findObject<KubernetesObject>(await renderChart({ release: 'imprimatur', namespace: 'imprimatur' }), 'MutatingWebhookConfiguration');
-  const config = retargetWebhook(chartWebhook, `${hook.url}/mutate`, webhookCaPem());
-  const [stored] = await applyManifests(kube.kc, [config]);
+  const { mutating, validating } = await chartWebhookConfigurations();
+  const [stored] = await applyManifests(kube.kc, [
+    retargetWebhook(mutating, `${hook.url}/mutate`, webhookCaPem()),
+    retargetWebhook(validating, `${hook.url}/validate`, webhookCaPem()),
+  ]);
   return stored as Record<string, any>;
 }
 
@@ -116,7 +129,14 @@ export const API_VERSION: Record<string, string> = {
   Job: 'batch/v1', CronJob: 'batch/v1beta1', // kube-apiserver 1.20 serves CronJob only as batch/v1beta1
 };
 
-export interface Extra { ownerReferences?: Array<Record<string, unknown>>; finalizers?: string[]; labels?: Record<string, string> }
+export interface Extra {
+  ownerReferences?: Array<Record<string, unknown>>;
+  finalizers?: string[];
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  /** Default NS. */
+  namespace?: string;
+}
 
 function podSpecOf(images: string[], restartPolicy?: string): Record<string, unknown> {
   return { containers: images.map((image, i) => ({ name: `c${i}`, image })), ...(restartPolicy ? { restartPolicy } : {}) };
@@ -130,7 +150,12 @@ export function pod(name: string, image: string | string[], extra: Extra = {}): 
 export function workload(kind: string, name: string, image: string | string[], extra: Extra = {}): KubernetesObject {
   const images = Array.isArray(image) ? image : [image];
   const labels = { app: name, ...(extra.labels ?? {}) };
-  const metadata = { name, namespace: NS, labels, ...(extra.ownerReferences ? { ownerReferences: extra.ownerReferences } : {}), ...(extra.finalizers ? { finalizers: extra.finalizers } : {}) };
+  const metadata = {
+    name, namespace: extra.namespace ?? NS, labels,
+    ...(extra.ownerReferences ? { ownerReferences: extra.ownerReferences } : {}),
+    ...(extra.finalizers ? { finalizers: extra.finalizers } : {}),
+    ...(extra.annotations ? { annotations: extra.annotations } : {}),
+  };
   const apiVersion = API_VERSION[kind];
   if (!apiVersion) throw new Error(`no apiVersion for ${kind}`);
   const template = (restartPolicy?: string) => ({ metadata: { labels: { app: name } }, spec: podSpecOf(images, restartPolicy) });

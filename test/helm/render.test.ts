@@ -25,8 +25,8 @@ describe('Helm chart: default values', function () {
   it('renders exactly the expected objects', () => {
     const kinds = objects.map((o) => o.kind).sort();
     expect(kinds).to.deep.equal(['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'MutatingWebhookConfiguration',
-      'PodDisruptionBudget', 'Secret', 'Service', 'ServiceAccount']);
-    for (const o of objects.filter((x) => !x.kind!.startsWith('Cluster') && x.kind !== 'MutatingWebhookConfiguration')) {
+      'PodDisruptionBudget', 'Secret', 'Secret', 'Service', 'ServiceAccount', 'ValidatingWebhookConfiguration']);
+    for (const o of objects.filter((x) => !x.kind!.startsWith('Cluster') && !x.kind!.endsWith('WebhookConfiguration'))) {
       expect(o.metadata?.namespace, `${o.kind} namespace`).to.equal('imprimatur');
     }
   });
@@ -56,7 +56,7 @@ describe('Helm chart: default values', function () {
   it('runs `serve` with the mounted config and TLS files on port 5000, behind Service port 443', () => {
     const c = container(objects);
     expect(c.args).to.deep.equal(['serve', '--config', '/app/config/config.yaml', '--tls-cert', '/app/certs/tls.crt',
-      '--tls-key', '/app/certs/tls.key', '--host', '*', '--port', '5000', '--shutdown-delay', '5']);
+      '--tls-key', '/app/certs/tls.key', '--host', '*', '--port', '5000', '--shutdown-delay', '5', '--key-file', '/app/keys/integrity.key']);
     // not ready but answering for 5 s, then up to the 25 s admission deadline to drain, plus 5 s
     expect(findObject(objects, 'Deployment').spec.template.spec.terminationGracePeriodSeconds).to.equal(35);
     const mounts = Object.fromEntries(c.volumeMounts.map((m: Obj) => [m.mountPath, m]));
@@ -81,9 +81,35 @@ describe('Helm chart: default values', function () {
     });
     expect(resources).to.have.members(['/pods', '/pods/ephemeralcontainers', '/replicationcontrollers', 'apps/deployments',
       'apps/replicasets', 'apps/daemonsets', 'apps/statefulsets', 'batch/jobs', 'batch/cronjobs']);
-    expect(w).to.include({ failurePolicy: 'Fail', reinvocationPolicy: 'Never', timeoutSeconds: 30, sideEffects: 'None' });
+    expect(w).to.include({ failurePolicy: 'Fail', reinvocationPolicy: 'IfNeeded', timeoutSeconds: 30, sideEffects: 'None' });
     expect(w.admissionReviewVersions).to.deep.equal(['v1']);
     expect(w.clientConfig.service).to.deep.equal({ name: 'imprimatur', namespace: 'imprimatur', path: '/mutate', port: 443 });
+  });
+
+  it('registers a validating webhook per mutating entry (/validate, /validate/detect): same rules, namespaces, failure policy, timeout', () => {
+    const validating = findObject(objects, 'ValidatingWebhookConfiguration').webhooks as Obj[];
+    const mutating = findObject(objects, 'MutatingWebhookConfiguration').webhooks as Obj[];
+    expect(validating).to.have.length(mutating.length).and.length.above(0);
+    validating.forEach((v, i) => {
+      const m = mutating[i]!;
+      expect(v.clientConfig.service).to.deep.equal({ ...m.clientConfig.service, path: m.clientConfig.service.path.replace('/mutate', '/validate') });
+      expect(v.clientConfig.caBundle).to.equal(m.clientConfig.caBundle);
+      expect(v.rules).to.deep.equal(m.rules);
+      expect(v.namespaceSelector).to.deep.equal(m.namespaceSelector);
+      expect(v).to.include({ failurePolicy: 'Fail', timeoutSeconds: 30, sideEffects: 'None', name: m.name });
+      expect(v).to.not.have.property('reinvocationPolicy');
+      expect(v.admissionReviewVersions).to.deep.equal(['v1']);
+    });
+    expect(validating.map((v) => v.clientConfig.service.path)).to.deep.equal(['/validate', '/validate/detect']);
+  });
+
+  it('creates the integrity key Secret and mounts it read-only for --key-file; no RBAC reads it', () => {
+    const secret = findObject(objects, 'Secret', 'imprimatur-integrity-key');
+    expect(b64(secret.data['integrity.key'])).to.match(/^[A-Za-z0-9]{64}$/);
+    const c = container(objects);
+    expect(c.args.slice(-2)).to.deep.equal(['--key-file', '/app/keys/integrity.key']);
+    expect(c.volumeMounts).to.deep.include({ name: 'integrity-key', mountPath: '/app/keys', readOnly: true });
+    expect(findObject(objects, 'Deployment').spec.template.spec.volumes).to.deep.include({ name: 'integrity-key', secret: { secretName: 'imprimatur-integrity-key' } });
   });
 
   it('never sends kube-system or its own namespace to the webhook; `ignore`-labelled namespaces are skipped', () => {
@@ -177,7 +203,7 @@ describe('Helm chart: test values', function () {
   });
 
   it('takes failurePolicy, reinvocationPolicy and timeoutSeconds from values', () => {
-    expect(webhook(objects)).to.include({ failurePolicy: 'Ignore', reinvocationPolicy: 'IfNeeded', timeoutSeconds: 10 });
+    expect(webhook(objects)).to.include({ failurePolicy: 'Ignore', reinvocationPolicy: 'Never', timeoutSeconds: 10 });
   });
 
   it('uses the supplied certificate, key and CA', () => {
@@ -194,7 +220,7 @@ describe('Helm chart: test values', function () {
 
   it('projects custom alert templates into the config directory and sets the Redis URL', () => {
     const c = container(objects);
-    expect(c.volumeMounts.map((m: Obj) => m.mountPath)).to.have.members(['/app/config', '/app/certs', '/tmp'], 'no mount nested in /app/config');
+    expect(c.volumeMounts.map((m: Obj) => m.mountPath)).to.have.members(['/app/config', '/app/certs', '/tmp', '/app/keys'], 'no mount nested in /app/config');
     const volume = (findObject(objects, 'Deployment').spec.template.spec.volumes as Obj[]).find((v) => v.name === 'config')!;
     expect(volume.projected.sources[1]).to.deep.equal({
       configMap: { name: 'imprimatur-alert-templates', items: [{ key: 'team.json', path: 'alert-templates/team.json' }] },
@@ -222,6 +248,20 @@ describe('Helm chart: upgrades and checks', function () {
     expect(checksum(a)).to.match(/^[0-9a-f]{64}$/);
     expect(checksum(b)).to.equal(checksum(a));
     expect(checksum(c)).to.not.equal(checksum(a));
+  });
+
+  it('keeps the installed integrity key across upgrades (lookup); a new install gets a new one', async () => {
+    const first = await renderChart();
+    const installed = findObject<KubernetesObject & Obj>(first, 'Secret', 'imprimatur-integrity-key');
+    const again = await renderChart({ existing: [installed] });
+    expect(findObject(again, 'Secret', 'imprimatur-integrity-key').data).to.deep.equal(installed.data);
+    expect(findObject(await renderChart(), 'Secret', 'imprimatur-integrity-key').data).to.not.deep.equal(installed.data);
+  });
+
+  it('uses kubernetes.integrityKey.existingSecret instead of creating one', async () => {
+    const objects = await renderChart({ values: [{ kubernetes: { integrityKey: { existingSecret: 'my-key' } } }] });
+    expect(objects.filter((o) => o.kind === 'Secret').map((o) => o.metadata!.name)).to.deep.equal(['imprimatur-tls']);
+    expect(findObject(objects, 'Deployment').spec.template.spec.volumes).to.deep.include({ name: 'integrity-key', secret: { secretName: 'my-key' } });
   });
 
   it('reuses the installed TLS Secret (lookup) instead of generating a new certificate', async () => {

@@ -10,7 +10,7 @@ export function detectionValues(on: boolean): Record<string, unknown> {
 /** Every non-default knob the tests check: detection mode, namespaced validation, no child approval, … */
 export const TEST_VALUES: Record<string, unknown> = {
   kubernetes: {
-    webhook: { failurePolicy: 'Ignore', reinvocationPolicy: 'IfNeeded', timeoutSeconds: 10, excludedNamespaces: ['monitoring'] },
+    webhook: { failurePolicy: 'Ignore', reinvocationPolicy: 'Never', timeoutSeconds: 10, excludedNamespaces: ['monitoring'] },
     redis: { url: 'redis://redis.cache:6379/0' },
     alertTemplates: { 'team.json': '{"text": "{{ decision }} {{ images }}"}' },
   },

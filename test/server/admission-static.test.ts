@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { startWebhook, type TestWebhook } from '../support/webhook.js';
 import { review, workload } from '../support/reviews.js';
-import { staticPolicy } from '../support/configs.js';
+import { cosignKeyValidator, STATIC_VALIDATORS, staticPolicy } from '../support/configs.js';
+import { generateTestKey } from '../harness/cosign-signing.js';
 
 const CONFIG = (features = '') => `${staticPolicy(`  - pattern: "allowed.example.com/*"
     validator: allow
@@ -71,6 +72,14 @@ describe('webhook over real HTTPS with static validators', () => {
     expect(res.json.response.allowed).to.equal(true);
     const del = await hook.post(review('Pod', null, { operation: 'DELETE', oldObject: obj }));
     expect(del.json.response.allowed).to.equal(true);
+  });
+
+  it('validates an UPDATE of an object being deleted whose images change', async () => {
+    const old = workload('Deployment', { containers: ['registry.k8s.io/pause:3.9'] }, 'dying', { deletionTimestamp: '2026-11-27T10:00:00Z', finalizers: ['x/y'] });
+    const changed = workload('Deployment', { containers: ['nginx:1.25'] }, 'dying', { deletionTimestamp: '2026-11-27T10:00:00Z', finalizers: ['x/y'] });
+    const res = await hook.post(review('Deployment', changed, { operation: 'UPDATE', oldObject: old }));
+    expect(res.json.response.allowed).to.equal(false);
+    expect(res.json.response.status.message).to.contain('image "nginx:1.25"');
   });
 
   it('validates images on UPDATE when automaticUnchangedApproval is off', async () => {
@@ -187,17 +196,37 @@ describe('webhook features', () => {
     }
   });
 
-  it('automaticUnchangedApproval admits images already in oldObject, and validates new ones', async () => {
+  it('automaticUnchangedApproval skips signature verification of images already in oldObject, and validates new ones', async () => {
+    // `sig.invalid/*` goes to a cosign validator whose registry does not exist: a verification would fail.
+    const hook = await startWebhook(`${STATIC_VALIDATORS}${cosignKeyValidator('sig', generateTestKey().publicPem)}policy:
+  - pattern: "*:*"
+    validator: deny
+  - pattern: "sig.invalid/*"
+    validator: sig
+features:
+  automaticUnchangedApproval: true
+`);
+    try {
+      const old = workload('Deployment', { containers: ['sig.invalid/app:1'] });
+      const same = await hook.post(review('Deployment', workload('Deployment', { containers: ['sig.invalid/app:1'] }), { operation: 'UPDATE', oldObject: old }));
+      expect(same.json.response.allowed, JSON.stringify(same.json.response)).to.equal(true);
+      const changed = await hook.post(review('Deployment', workload('Deployment', { containers: ['sig.invalid/app:1', 'sig.invalid/app:2'] }), { operation: 'UPDATE', oldObject: old }));
+      expect(changed.json.response.allowed).to.equal(false);
+      expect(changed.json.response.status.message).to.contain('sig.invalid/app:2').and.not.contain('sig.invalid/app:1');
+      const created = await hook.post(review('Deployment', old));
+      expect(created.json.response.allowed, 'CREATE is always validated').to.equal(false);
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it('automaticUnchangedApproval never skips a static deny (Connaisseur runs static validators first)', async () => {
     const hook = await startWebhook(CONFIG('features:\n  automaticUnchangedApproval: true\n'));
     try {
       const old = workload('Deployment', { containers: ['nginx:1.25'] });
       const same = await hook.post(review('Deployment', workload('Deployment', { containers: ['nginx:1.25'] }), { operation: 'UPDATE', oldObject: old }));
-      expect(same.json.response.allowed).to.equal(true);
-      const changed = await hook.post(review('Deployment', workload('Deployment', { containers: ['nginx:1.25', 'redis:7'] }), { operation: 'UPDATE', oldObject: old }));
-      expect(changed.json.response.allowed).to.equal(false);
-      expect(changed.json.response.status.message).to.contain('redis:7').and.not.contain('nginx');
-      const created = await hook.post(review('Deployment', old));
-      expect(created.json.response.allowed, 'CREATE is always validated').to.equal(false);
+      expect(same.json.response.allowed).to.equal(false);
+      expect(same.json.response.status.message).to.contain('image "nginx:1.25" (rule "*:*", validator "deny"): denied by static validator "deny"');
     } finally {
       await hook.close();
     }

@@ -70,19 +70,26 @@ export function review(
   };
 }
 
-/** Applies a base64 JSONPatch (replace ops only, as Imprimatur emits) to a copy of `object`. */
+/** Applies a base64 JSONPatch (the ops Imprimatur emits: replace, add and remove of object members) to a copy of `object`. */
 export function applyPatch(object: Record<string, unknown>, patchB64: string | undefined): Record<string, unknown> {
   const copy = structuredClone(object);
   if (!patchB64) return copy;
   const ops = JSON.parse(Buffer.from(patchB64, 'base64').toString('utf8')) as Array<{ op: string; path: string; value: unknown }>;
   for (const op of ops) {
-    if (op.op !== 'replace') throw new Error(`unexpected patch op ${op.op}`);
     const keys = op.path.split('/').slice(1).map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'));
     let node: any = copy;
     for (const k of keys.slice(0, -1)) node = node[k];
     const last = keys[keys.length - 1]!;
-    if (!(last in node)) throw new Error(`patch path ${op.path} does not exist`);
-    node[last] = op.value;
+    if (op.op === 'replace' || op.op === 'remove') {
+      if (!(last in node)) throw new Error(`patch path ${op.path} does not exist`);
+      if (op.op === 'remove') delete node[last];
+      else node[last] = op.value;
+    } else if (op.op === 'add') {
+      if (Array.isArray(node)) throw new Error(`unexpected array add at ${op.path}`);
+      node[last] = op.value;
+    } else {
+      throw new Error(`unexpected patch op ${op.op}`);
+    }
   }
   return copy;
 }

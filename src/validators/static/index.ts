@@ -42,6 +42,7 @@ export const staticValidatorType: ValidatorType = {
       name: config.name,
       type: 'static',
       cacheable: false,
+      verifiesSignatures: false,
       async validate() {
         if (!approve) {
           throw new ImprimaturError('STATIC_DENY', message ?? `denied by static validator "${config.name}"`);
