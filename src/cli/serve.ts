@@ -138,6 +138,9 @@ export async function runServe(argv: string[]): Promise<number> {
   await cache.close();
   logger.info('stopped');
   // Every client is closed; should a library still hold the event loop open, do not hang the pod's termination.
-  setTimeout(() => process.exit(0), EXIT_BACKSTOP_MS).unref();
+  setTimeout(() => {
+    logger.warn('something still held the event loop open after shutdown; exiting anyway');
+    process.exit(0);
+  }, EXIT_BACKSTOP_MS).unref();
   return 0;
 }

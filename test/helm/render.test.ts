@@ -148,7 +148,8 @@ describe('Helm chart: default values', function () {
     const role = findObject(objects, 'ClusterRole');
     for (const rule of role.rules as Obj[]) expect(rule.verbs).to.deep.equal(['get']);
     const granted = (role.rules as Obj[]).flatMap((r) => r.resources as string[]);
-    expect(granted).to.have.members(['deployments', 'replicasets', 'daemonsets', 'statefulsets', 'jobs', 'cronjobs', 'replicationcontrollers']);
+    expect(granted).to.have.members(['deployments', 'replicasets', 'daemonsets', 'statefulsets', 'jobs', 'cronjobs']);
+    expect((role.rules as Obj[]).map((r) => r.apiGroups).flat()).to.have.members(['apps', 'batch']);
     expect(findObject(objects, 'ClusterRoleBinding').subjects).to.deep.equal([{ kind: 'ServiceAccount', name: 'imprimatur', namespace: 'imprimatur' }]);
     expect(findObject(objects, 'Deployment').spec.template.spec.automountServiceAccountToken).to.equal(true);
   });

@@ -106,8 +106,8 @@ describe('serve: SIGTERM drains requests in flight, closes Redis and exits', fun
       expect(exit.code).to.equal(0);
       const stopped = served.logs.find((l) => l.line.msg === 'stopped');
       expect(stopped, served.logs.map((l) => JSON.stringify(l.line)).join('\n')).to.not.equal(undefined);
-      // It exits because nothing holds the event loop (Redis closed), well before the 2 s exit backstop.
-      expect(exit.at - stopped!.at, 'ms between "stopped" and the exit').to.be.below(1000);
+      // It exits because nothing holds the event loop (Redis closed), not through the exit backstop.
+      expect(served.logs.map((l) => String(l.line.msg))).to.not.include('something still held the event loop open after shutdown; exiting anyway');
       expect(redis.cli('CLIENT', 'LIST').split('\n').filter((l) => !/cmd=client/.test(l) && l.trim() !== '')).to.deep.equal([]);
     } finally {
       registry.front.setFault(undefined);
