@@ -82,7 +82,9 @@ describe('a DHI-shaped image verified by the shipped dhi validator', function ()
     const res = await post(image);
     expect(res.json.response.allowed, JSON.stringify(res.json.response.status)).to.equal(true);
     const patch = JSON.parse(Buffer.from(res.json.response.patch, 'base64').toString('utf8'));
-    expect(patch).to.deep.equal([{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: `${image}@${images.python}` }]);
+    // the image pinned, and (a Deployment) the owner proof for it
+    expect(patch[0]).to.deep.equal({ op: 'replace', path: '/spec/template/spec/containers/0/image', value: `${image}@${images.python}` });
+    expect(patch.slice(1).map((op: { path: string }) => op.path)).to.deep.equal(['/metadata/annotations']);
   });
 
   it('admits an older image signed with the retired key (any one trust root)', async () => {
