@@ -95,6 +95,7 @@ export class CelSandbox {
           const queued = this.queue.indexOf(pending);
           if (queued >= 0) this.queue.splice(queued, 1);
           pending.resolve({ error: 'not evaluated: the admission deadline passed' });
+          this.holdProcess();
         },
       };
       signal.addEventListener('abort', pending.onAbort, { once: true });
@@ -114,13 +115,23 @@ export class CelSandbox {
   }
 
   private pump(): void {
-    if (this.running || this.queue.length === 0) return;
-    const worker = this.worker ?? this.start();
-    if (!this.ready) return;
-    const next = this.queue.shift()!;
-    this.running = next;
-    this.timer = setTimeout(() => this.overrun(), this.costLimitMs);
-    worker.postMessage(next.job);
+    if (!this.running && this.queue.length > 0) {
+      const worker = this.worker ?? this.start();
+      if (this.ready) {
+        const next = this.queue.shift()!;
+        this.running = next;
+        this.timer = setTimeout(() => this.overrun(), this.costLimitMs);
+        worker.postMessage(next.job);
+      }
+    }
+    this.holdProcess();
+  }
+
+  /** The worker keeps the process alive only while evaluations are pending (a CLI exits when done). */
+  private holdProcess(): void {
+    if (!this.worker) return;
+    if (this.running || this.queue.length > 0) this.worker.ref();
+    else this.worker.unref();
   }
 
   private start(): Worker {
@@ -129,7 +140,6 @@ export class CelSandbox {
       stdout: false,
       stderr: false,
     });
-    worker.unref();
     this.worker = worker;
     this.ready = false;
     const startTimer = setTimeout(() => this.crashed(worker, `the policy sandbox did not start within ${START_TIMEOUT_MS / 1000} s`), START_TIMEOUT_MS);
@@ -166,6 +176,7 @@ export class CelSandbox {
     const running = this.running;
     this.running = undefined;
     running?.resolve(result);
+    this.holdProcess();
   }
 
   /** The running evaluation took longer than its budget: stop it by replacing the worker. */

@@ -122,7 +122,7 @@ function formatExplanation(e: Explanation): string {
   for (const a of attestations) {
     lines.push(`    ${a.satisfied ? '✔' : '✘'} ${a.summary}`);
     const policy = a.policy as { expression?: string; result?: string } | undefined;
-    if (policy?.expression !== undefined) lines.push(`        policy (${policy.result ?? 'not evaluated'}): ${policy.expression}`);
+    if (policy?.expression !== undefined) lines.push(`        policy (${policy.result ?? 'not evaluated'}): ${policy.expression.replace(/\s*\n\s*/g, ' ').trim()}`);
   }
   return `${lines.join('\n')}\n`;
 }

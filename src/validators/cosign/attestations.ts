@@ -150,8 +150,10 @@ function notCountedReasons(r: AttestationRecord): string {
 /** Longest expression quoted in a denial (`explain` and the record have it whole). */
 const MAX_QUOTED_EXPRESSION = 500;
 
+/** The expression on one line (YAML block scalars keep line breaks), bounded. */
 function quoted(expression: string): string {
-  return expression.length <= MAX_QUOTED_EXPRESSION ? expression : `${expression.slice(0, MAX_QUOTED_EXPRESSION - 1)}…`;
+  const line = expression.replace(/[ \t]*\r?\n[ \t]*/g, ' ').trim();
+  return line.length <= MAX_QUOTED_EXPRESSION ? line : `${line.slice(0, MAX_QUOTED_EXPRESSION - 1)}…`;
 }
 
 function signaturePart(req: AttestationRequirement, r: AttestationRecord): string {

@@ -57,9 +57,8 @@ export async function findBundles(
   for (const ref of referrers) {
     if (!BUNDLE_MEDIA_TYPES.includes(ref.artifactType ?? '')) continue;
     const id = `bundle ${shortDigest(ref.digest)}`;
-    const hint = ref.annotations?.[BUNDLE_PREDICATE_TYPE_ANNOTATION];
-    const attestation = typeof hint === 'string' && hint.length > 0 && hint !== COSIGN_SIGN_PREDICATE;
-    if (attestation && !attestationTypes.has(hint)) {
+    const hint = attestationHint(ref.annotations);
+    if (hint && !attestationTypes.has(hint)) {
       skipped.push(`${id}: attestation (predicate type ${hint}), not required by this rule`);
       continue;
     }
@@ -67,9 +66,22 @@ export async function findBundles(
       skipped.push(`${id}: more than ${MAX_BUNDLES} bundles; ignored`);
       continue;
     }
-    candidates.push(await loadBundle(client, repo, digest, ref, id, signal, attestation ? MAX_ATTESTATION_BUNDLE_BYTES : MAX_BUNDLE_BYTES));
+    const loaded = await loadBundle(client, repo, digest, ref, id, signal, attestationTypes);
+    if ('skipped' in loaded) skipped.push(loaded.skipped);
+    else candidates.push(loaded);
   }
   return { candidates, skipped };
+}
+
+/** The attestation predicate type an annotation block names (not the cosign signature predicate), if any. */
+function attestationHint(annotations: Record<string, string> | undefined): string | undefined {
+  const hint = annotations?.[BUNDLE_PREDICATE_TYPE_ANNOTATION];
+  return typeof hint === 'string' && hint.length > 0 && hint !== COSIGN_SIGN_PREDICATE ? hint : undefined;
+}
+
+function manifestAnnotations(manifest: FetchedManifest): Record<string, string> | undefined {
+  const a = manifest.json.annotations;
+  return a && typeof a === 'object' && !Array.isArray(a) ? (a as Record<string, string>) : undefined;
 }
 
 async function loadBundle(
@@ -79,10 +91,15 @@ async function loadBundle(
   ref: Descriptor,
   id: string,
   signal: AbortSignal,
-  maxBytes: number,
-): Promise<BundleCandidate> {
+  attestationTypes: ReadonlySet<string>,
+): Promise<BundleCandidate | { skipped: string }> {
   const fetched = await fetchReferrerManifest(client, repo, digest, ref, signal);
   if ('problem' in fetched) return { kind: 'bundle', id, problem: fetched.problem };
+  // The tag-schema index written by cosign carries no annotations; the manifest does.
+  const hint = attestationHint(ref.annotations) ?? attestationHint(manifestAnnotations(fetched.manifest));
+  if (hint && !attestationTypes.has(hint)) return { skipped: `${id}: attestation (predicate type ${hint}), not required by this rule` };
+  // Attestations (an SBOM can be large) may be bigger than signatures when the rule requires some.
+  const maxBytes = hint || attestationTypes.size > 0 ? MAX_ATTESTATION_BUNDLE_BYTES : MAX_BUNDLE_BYTES;
   const layer = layerOf(fetched.manifest);
   if (!layer || !DIGEST_PATTERN.test(layer.digest)) return { kind: 'bundle', id, problem: 'referrer manifest has no bundle layer' };
   if (layer.size < 0 || layer.size > maxBytes) {
