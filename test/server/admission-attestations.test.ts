@@ -104,11 +104,21 @@ alerting:
     }]);
   });
 
-  it('counts each required attestation in imprimatur_attestations_total', async () => {
-    const text = (await hook.post(undefined, { method: 'GET', path: '/metrics' })).text;
-    const line = (result: string) => text.split('\n').find((l) => l.startsWith('imprimatur_attestations_total{') && l.includes(`result="${result}"`) && l.includes(`predicate_type="${VULN}"`) && l.includes('validator="acme"'));
-    expect(Number(line('satisfied')?.split(' ').pop())).to.be.greaterThan(0);
-    expect(Number(line('policy_failed')?.split(' ').pop())).to.be.greaterThan(0);
+  it('counts each required attestation in imprimatur_attestations_total; a cached verification keeps its attestation results', async () => {
+    const scrape = async () => (await hook.post(undefined, { method: 'GET', path: '/metrics' })).text;
+    const value = (text: string, name: string, labels: string[]) => Number(text.split('\n').find((l) => l.startsWith(`${name}{`) && labels.every((x) => l.includes(x)))?.split(' ').pop() ?? 0);
+    const attestations = (text: string, result: string) => value(text, 'imprimatur_attestations_total', [`result="${result}"`, `predicate_type="${VULN}"`, 'validator="acme"']);
+    const before = await scrape();
+    expect(attestations(before, 'satisfied')).to.be.greaterThan(0);
+    expect(attestations(before, 'policy_failed')).to.be.greaterThan(0);
+    // The clean image again: a cache hit (no registry request), counted again as for imprimatur_verifications_total.
+    registry.resetRequestCount();
+    const again = await hook.post(review('Pod', workload('Pod', { containers: [clean] })));
+    expect(again.json.response.allowed).to.equal(true);
+    expect(registry.requestCount()).to.equal(0);
+    const after = await scrape();
+    expect(attestations(after, 'satisfied')).to.equal(attestations(before, 'satisfied') + 1);
+    expect(value(after, 'imprimatur_skipped_validations_total', ['reason="cache"'])).to.be.greaterThan(value(before, 'imprimatur_skipped_validations_total', ['reason="cache"']));
   });
 
   it('imprimatur explain (built bin) lists the attestation, its signer and the policy result', async () => {
