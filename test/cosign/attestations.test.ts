@@ -6,6 +6,8 @@
 import { expect } from 'chai';
 import { parseImageReference } from '../../src/image/reference.js';
 import type { AttestationRecord } from '../../src/validators/cosign/attestations.js';
+import { policySandbox, type CelSandbox } from '../../src/cel/sandbox.js';
+import { TRANSIENT_CODES } from '../../src/cache/verification-cache.js';
 import { generateTestKey, signImage, type TestKey } from '../harness/cosign-signing.js';
 import { attestationBundle, attestationStatement, attestWithKey, pushAttestationBundle, pushAttestations, signedEnvelope } from '../harness/attestation-signing.js';
 import { startRegistry, type TestRegistry } from '../harness/registry.js';
@@ -119,6 +121,25 @@ describe('cosign validator: required attestations', function () {
     expect(Date.now() - started).to.be.below(15_000);
     expect(err.code).to.equal('ATTESTATION_POLICY_FAILED');
     expect(err.message).to.include(`policy error (cost limit exceeded: evaluation was stopped after 250 ms): ${hostile}`);
+  });
+
+  it('a policy cut short by the admission deadline is a (transient) deadline failure, never a cacheable policy denial', async () => {
+    const img = await signedImage('att/deadline');
+    await attestWithKey(registry, 'att/deadline', img.digest, scanner, VULN, vulnPredicate(1, []));
+    const controller = new AbortController();
+    const sandbox = policySandbox();
+    const evaluate = sandbox.evaluate;
+    sandbox.evaluate = (...args: Parameters<CelSandbox['evaluate']>) => {
+      controller.abort();
+      return evaluate.apply(sandbox, args);
+    };
+    try {
+      const err = await denial(validator().validate(image('att/deadline'), vulnRule(), { ...ctx(), signal: controller.signal }));
+      expect(err.code).to.equal('DEADLINE_EXCEEDED');
+      expect(TRANSIENT_CODES.has(err.code)).to.equal(true);
+    } finally {
+      sandbox.evaluate = evaluate;
+    }
   });
 
   it('still requires the image signature', async () => {

@@ -130,6 +130,8 @@ export class CosignValidator implements Validator {
         options: tlogOptions,
         evaluate: (expression, statement) => policySandbox().evaluate(expression, statement, ctx.now(), ctx.signal),
       });
+      // A policy left unevaluated at the deadline says nothing about the image: never a (cacheable) denial.
+      if (ctx.signal.aborted) throw new ImprimaturError('DEADLINE_EXCEEDED', 'attestation policies were still being evaluated when the admission deadline passed (timeout)');
       const denial = attestationDenial(record.attestations);
       if (denial) {
         record.summary = denial.message;
