@@ -7,6 +7,12 @@
  *
  * JSON values arrive as CEL `dyn`: objects are maps, numbers are doubles (as in cel-go's JSON), so
  * `predicate.count > 3` and `size(subject) == 1` both work.
+ *
+ * Why @marcbachmann/cel-js (8.0.0): maintained (frequent releases), zero dependencies, Node >= 20.19, and a
+ * type checker with error positions (`Environment.check`) plus parse-time limits. Alternatives looked at:
+ * @bufbuild/cel 0.6 (its checker is unfinished — call expressions are unsupported — and not exported;
+ * RE2 regexes), cel-js 0.8 (no type checker; chevrotain + ramda). None of them meters evaluation cost,
+ * hence the worker sandbox.
  */
 import { Environment } from '@marcbachmann/cel-js';
 
@@ -15,9 +21,6 @@ export const MAX_EXPRESSION_CHARS = 4096;
 
 /** Parse-time limits of one expression (AST nodes, nesting depth, literal sizes). */
 const LIMITS = { maxAstNodes: 2000, maxDepth: 48, maxListElements: 256, maxMapEntries: 256, maxCallArguments: 16 };
-
-/** The variables a policy sees. */
-export const POLICY_VARIABLES = ['predicate', 'subject', 'predicateType', 'now'] as const;
 
 let shared: Environment | undefined;
 

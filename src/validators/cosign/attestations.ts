@@ -13,14 +13,13 @@
  */
 import type { PolicyValue } from '../../cel/sandbox.js';
 import type { AttestationRequirement } from './attestation-options.js';
-import type { AttestationCandidate } from './candidates.js';
+import type { AttestationCandidate, Candidate } from './candidates.js';
 import type { TrustRoot } from './config.js';
 import type { KeylessVerdict, TlogOptions } from './keyless.js';
 import { rootFailureSummary, type TrustRootRecord } from './record.js';
 import type { SigstoreTrust } from './trust.js';
 import { verifyTrustRoot, type CandidateSet } from './verify-candidates.js';
 import type { AttestationOutcome } from '../types.js';
-import type { Candidate } from './candidates.js';
 
 export type AttestationCode = 'ATTESTATION_MISSING' | 'ATTESTATION_SIGNATURE_INVALID' | 'ATTESTATION_POLICY_FAILED';
 
