@@ -116,9 +116,9 @@ describe('e2e: the rollout runbook (docs/rollout.md) on a real kube-apiserver', 
   async function helmApply(v: Record<string, unknown>): Promise<void> {
     revisions.push(v);
     const objects = await renderChart({ release: RELEASE, namespace: 'imprimatur', values: [v] });
-    const hook = findObject<KubernetesObject>(objects, 'MutatingWebhookConfiguration');
-    const rest = objects.filter((o) => o !== hook);
-    await applyManifests(kube.kc, rest);
+    const mutating = findObject<KubernetesObject>(objects, 'MutatingWebhookConfiguration');
+    const validating = findObject<KubernetesObject>(objects, 'ValidatingWebhookConfiguration');
+    await applyManifests(kube.kc, objects.filter((o) => o !== mutating && o !== validating));
     const next = findObject(objects, 'Deployment').spec.template.metadata.annotations['checksum/config'] as string;
     if (next !== checksum || !pod) {
       const old = pod;
@@ -128,7 +128,8 @@ describe('e2e: the rollout runbook (docs/rollout.md) on a real kube-apiserver', 
       await old?.stop();
       checksum = next;
     }
-    await applyManifests(kube.kc, [retargetWebhook(hook, `${service.url}/mutate`, certs.caPem)]);
+    // Both registrations point at the Service (retargetWebhook keeps each entry's path: /mutate, /validate, …/detect).
+    await applyManifests(kube.kc, [retargetWebhook(mutating, `${service.url}/mutate`, certs.caPem), retargetWebhook(validating, `${service.url}/validate`, certs.caPem)]);
   }
 
   /** A server-side dry run (`kubectl run --dry-run=server`): status, warnings and the Pod as admitted. */
@@ -312,6 +313,8 @@ describe('e2e: the rollout runbook (docs/rollout.md) on a real kube-apiserver', 
       return p.status === 201 ? p : undefined;
     });
     expect(r.warnings[0]).to.match(/^detection mode: would deny/);
+    // The pod's log arrives through a pipe: wait for the line rather than race the API server's answer.
+    await until('the reload log line', async () => (reloads().length > 0 ? true : undefined));
     expect(reloads()).to.deep.equal(['configuration reloaded']);
 
     await edit((t) => t.replace('validators:', 'validators: [broken'));
@@ -323,11 +326,12 @@ describe('e2e: the rollout runbook (docs/rollout.md) on a real kube-apiserver', 
 
     await edit((t) => t.replace('validators: [broken', 'validators:').replace('detectionMode: true', 'detectionMode: false'));
     await until('blocking after the fixed edit', async () => ((await dryRun('apps', images.fresh)).status === 403 ? true : undefined));
+    await until('the recovery log line', async () => (reloads().length >= 4 ? true : undefined));
     expect(reloads().slice(2)).to.deep.equal(['configuration reloaded', 'configuration reload recovered: the new configuration is in force']);
     expect(running, 'no restart: the same pod').to.equal(pod);
   });
 
-  it('§7 emergency: webhook down blocks Pods (Fail); deleting the MutatingWebhookConfiguration lets the cluster create Pods again', async () => {
+  it('§7 emergency: webhook down blocks Pods (Fail); deleting the two webhook registrations lets the cluster create Pods again', async () => {
     service.setEndpoints([]);
     await pod!.stop();
     pod = undefined;
@@ -340,8 +344,11 @@ describe('e2e: the rollout runbook (docs/rollout.md) on a real kube-apiserver', 
       expect(ok.status, ns).to.equal(201);
     }
 
+    // kubectl delete mutatingwebhookconfiguration,validatingwebhookconfiguration imprimatur
+    const registration = (kind: string) => ({ apiVersion: 'admissionregistration.k8s.io/v1', kind, metadata: { name: RELEASE } });
     const started = Date.now();
-    await api.delete({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: RELEASE } });
+    await api.delete(registration('MutatingWebhookConfiguration'));
+    await api.delete(registration('ValidatingWebhookConfiguration'));
     const created = await until('Pods can be created again', async () => {
       const res = await raw.send('POST', '/api/v1/namespaces/apps/pods', podObject('apps', 'after-off-switch', images.fresh));
       return res.status === 201 ? res : undefined;
@@ -352,7 +359,8 @@ describe('e2e: the rollout runbook (docs/rollout.md) on a real kube-apiserver', 
     // Restore: helm upgrade with the same values recreates the registration.
     await helmApply(values(false));
     await until('blocking restored', async () => ((await dryRun('apps', images.fresh)).status === 403 ? true : undefined));
-    await api.read({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: RELEASE } })
-      .catch((err) => { throw new Error(`registration not restored: ${apiStatus(err).message}`); });
+    for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
+      await api.read(registration(kind)).catch((err) => { throw new Error(`${kind} not restored: ${apiStatus(err).message}`); });
+    }
   });
 });
