@@ -1,10 +1,15 @@
 /**
  * A ResultStore shared by every replica: Redis behind an in-process LRU.
+ * Every entry is authenticated: `<HMAC>.<payload>`, the HMAC (integrity key, purpose `cache-entry`) over the Redis key
+ * and the payload, so whoever can write to Redis cannot mark an image verified, choose its digest, or move an entry
+ * to another key. An entry that fails the check is ignored (a miss: the image is verified again), counted, and the
+ * first one is logged.
  * Reads try the LRU first, then Redis (bounded by `commandTimeoutMs`); writes go to both.
  * When Redis is down or slow the LRU alone serves (one warning per outage, one info line on recovery),
  * and Redis is not asked again for `backoffMs` after a failure, so a slow Redis never slows every request.
  */
 import { Redis, type RedisOptions } from 'ioredis';
+import type { IntegrityKey } from '../integrity/key.js';
 import type { Logger } from '../log.js';
 import { MemoryStore } from './memory.js';
 import type { CachedResult, ResultStore } from './types.js';
@@ -20,9 +25,13 @@ export interface RedisStoreOptions {
   commandTimeoutMs?: number;
   /** After a failure, Redis is skipped this long (default 1000 ms). */
   backoffMs?: number;
-  /** Key prefix (default `imprimatur:v1:`). */
+  /** Key prefix (default `imprimatur:v2:`; v1 entries were unauthenticated and are never read). */
   prefix?: string;
   local?: MemoryStore;
+  /** The integrity key shared by every replica (the chart's Secret). */
+  key: IntegrityKey;
+  /** Called for every entry that fails authentication (metrics). */
+  onIntegrityFailure?: () => void;
 }
 
 interface Stored {
@@ -41,10 +50,15 @@ export class RedisStore implements ResultStore {
   private degraded = false;
   private skipUntil = 0;
   private closed = false;
+  private integrityFailureLogged = false;
+  private readonly key: IntegrityKey;
+  private readonly onIntegrityFailure?: () => void;
 
   constructor(opts: RedisStoreOptions) {
     this.logger = opts.logger;
-    this.prefix = opts.prefix ?? 'imprimatur:v1:';
+    this.prefix = opts.prefix ?? 'imprimatur:v2:';
+    this.key = opts.key;
+    this.onIntegrityFailure = opts.onIntegrityFailure;
     this.backoffMs = opts.backoffMs ?? 1000;
     this.local = opts.local ?? new MemoryStore();
     const tls = opts.url.startsWith('rediss://');
@@ -81,7 +95,8 @@ export class RedisStore implements ResultStore {
     try {
       const raw = await this.client.get(this.prefix + key);
       if (!raw) return undefined;
-      const stored = JSON.parse(raw) as Stored;
+      const stored = this.open(this.prefix + key, raw);
+      if (!stored) return undefined;
       const ttlMs = stored.e - Date.now();
       if (ttlMs <= 0) return undefined;
       await this.local.set(key, stored.r, ttlMs / 1000);
@@ -98,7 +113,7 @@ export class RedisStore implements ResultStore {
     if (!this.usable()) return;
     const stored: Stored = { r: value, e: Date.now() + ttlSeconds * 1000 };
     try {
-      await this.client.set(this.prefix + key, JSON.stringify(stored), 'PX', Math.ceil(ttlSeconds * 1000));
+      await this.client.set(this.prefix + key, this.seal(this.prefix + key, stored), 'PX', Math.ceil(ttlSeconds * 1000));
     } catch (err) {
       this.failed(err as Error);
     }
@@ -112,6 +127,37 @@ export class RedisStore implements ResultStore {
     this.closed = true;
     this.client.disconnect();
     await this.local.close();
+  }
+
+  /** `<mac>.<payload>` for the entry at `redisKey`. */
+  private seal(redisKey: string, stored: Stored): string {
+    const payload = JSON.stringify(stored);
+    return `${this.key.mac('cache-entry', [redisKey, payload])}.${payload}`;
+  }
+
+  /** The entry at `redisKey` if its MAC verifies and it is well-formed; otherwise undefined (counted, first one logged). */
+  private open(redisKey: string, raw: string): Stored | undefined {
+    const dot = raw.indexOf('.');
+    const payload = dot < 0 ? '' : raw.slice(dot + 1);
+    let stored: Stored | undefined;
+    if (dot > 0 && this.key.verify('cache-entry', [redisKey, payload], raw.slice(0, dot))) {
+      try {
+        const parsed = JSON.parse(payload) as Stored;
+        if (parsed && typeof parsed.e === 'number' && parsed.r && typeof parsed.r === 'object') stored = parsed;
+      } catch {
+        stored = undefined;
+      }
+    }
+    if (stored) return stored;
+    this.onIntegrityFailure?.();
+    if (!this.integrityFailureLogged) {
+      this.integrityFailureLogged = true;
+      this.logger.warn(
+        { cache: 'redis', key: redisKey },
+        'a shared-cache entry failed authentication and was ignored (written without the integrity key: another key, an older version, or tampering); such entries are counted in imprimatur_cache_integrity_failures_total and not logged again',
+      );
+    }
+    return undefined;
   }
 
   private usable(): boolean {

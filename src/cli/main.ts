@@ -34,7 +34,8 @@ Usage:
   imprimatur --help | --version
 
 Environment: IMPRIMATUR_LOG_LEVEL (info), IMPRIMATUR_SECRETS_DIR (/app/secrets), IMPRIMATUR_CACHE_DIR,
-  IMPRIMATUR_TEMPLATE_DIRS (extra alert template directories, colon-separated).
+  IMPRIMATUR_TEMPLATE_DIRS (extra alert template directories, colon-separated), IMPRIMATUR_KEY_FILE (= --key-file),
+  REDIS_URL (shared verification cache; entries authenticated with the integrity key).
 `;
 
 export async function main(argv: string[]): Promise<number> {

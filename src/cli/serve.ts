@@ -7,6 +7,7 @@ import { localKey, readKeyFile, type IntegrityKey } from '../integrity/key.js';
 import { defaultConfigFile } from './paths.js';
 import { childApproval, kubernetesObjectReader } from '../admission/child-approval.js';
 import { createResultStore, type ResultStore } from '../cache/index.js';
+import { Metrics } from '../metrics/metrics.js';
 
 const SERVE_USAGE =
   'usage: imprimatur serve [--config FILE] [--host H] [--port N] [--tls-cert F --tls-key F] [--secrets-dir D] [--kubeconfig F] [--shutdown-delay SECONDS] [--key-file F]\n' +
@@ -77,9 +78,14 @@ export async function runServe(argv: string[]): Promise<number> {
   let cache: ResultStore | undefined;
   try {
     // Verification results: Redis when REDIS_URL is set (shared by all replicas), else in memory.
-    cache = createResultStore(process.env, logger);
+    const metrics = new Metrics();
+    cache = createResultStore(process.env, logger, { key: integrityKey, onIntegrityFailure: metrics.cacheIntegrityFailure });
+    if (cache.kind === 'redis' && !keyFile) {
+      logger.warn({ key: integrityKey.source }, 'REDIS_URL is set but no --key-file: this replica authenticates shared-cache entries with a local key, so entries written by replicas holding another key are ignored');
+    }
     running = await startServer({
       cache,
+      metrics,
       configFile,
       host: values.host as string | undefined,
       port,

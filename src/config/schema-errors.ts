@@ -45,6 +45,12 @@ export function schemaProblems(errors: ErrorObject[] | null | undefined, prefix:
       case 'type':
         problems.push({ path, message: `must be ${article(String(p.type))} (got ${describe(e.data)})` });
         break;
+      case 'dependencies': {
+        const missing = String(p.missingProperty);
+        const hint = (((e.parentSchema as Record<string, unknown>)?.properties as Record<string, Record<string, unknown>> | undefined)?.[missing])?.description;
+        problems.push({ path: join(path, missing), message: `is required with "${String(p.property)}"${hint ? `: ${String(hint)}` : ''}` });
+        break;
+      }
       case 'pattern': {
         const hint = (e.parentSchema as Record<string, unknown>)?.description;
         problems.push({ path, message: `${JSON.stringify(e.data)} is not valid${hint ? `: ${String(hint)}` : ` (must match ${String(p.pattern)})`}` });

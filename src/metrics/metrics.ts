@@ -81,6 +81,11 @@ export class Metrics {
     labelNames: ['result', 'store'] as const,
     registers: [this.registry],
   });
+  readonly cacheIntegrityFailures = new Counter({
+    name: 'imprimatur_cache_integrity_failures_total',
+    help: 'Shared-cache (Redis) entries ignored because their HMAC did not verify (another integrity key, an older format, or tampering)',
+    registers: [this.registry],
+  });
   readonly reloads = new Counter({
     name: 'imprimatur_config_reloads_total',
     help: 'Configuration reloads by result (success, failure)',
@@ -101,6 +106,10 @@ export class Metrics {
 
   readonly validating = (outcome: AdmissionOutcome, kind: string): void => {
     this.validatingRequests.labels(outcome, kind || 'unknown').inc();
+  };
+
+  readonly cacheIntegrityFailure = (): void => {
+    this.cacheIntegrityFailures.inc();
   };
 
   readonly ownerProof = (result: string): void => {

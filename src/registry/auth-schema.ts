@@ -1,5 +1,22 @@
-/** JSON Schema of a validator's `auth` block: a mounted dockerconfigjson secret, or username + password (not both). */
-export function authSchema(secretDescription: string, extraProperties: Record<string, unknown> = {}): Record<string, unknown> {
+/**
+ * JSON Schema of a validator's `auth` block: a mounted dockerconfigjson secret, or username + password (not both).
+ * Credentials are bound to where they may be sent (see credential-binding.ts): a secret's entries to their host keys;
+ * username/password to `registries`, which must then be given (unless `boundTo` says where they go, as for a Notary
+ * validator's own host). `tokenHosts` lists token services on other hosts that may receive them.
+ */
+const HOST = '^[A-Za-z0-9.\\-\\[\\]:]+$';
+
+export function authSchema(secretDescription: string, extraProperties: Record<string, unknown> = {}, opts: { boundTo?: string } = {}): Record<string, unknown> {
+  const registries = opts.boundTo
+    ? {}
+    : {
+        registries: {
+          type: 'array',
+          minItems: 1,
+          items: { type: 'string', pattern: HOST, description: 'a registry host[:port], e.g. "registry.example.com" or "docker.io"' },
+          description: 'the registries (host[:port]) these credentials are for; they are sent to nothing else, e.g. ["registry.example.com"]',
+        },
+      };
   return {
     type: 'object',
     additionalProperties: false,
@@ -7,10 +24,18 @@ export function authSchema(secretDescription: string, extraProperties: Record<st
       secretName: { type: 'string', minLength: 1, description: secretDescription },
       username: { type: 'string', minLength: 1 },
       password: { type: 'string', minLength: 1 },
+      ...registries,
+      tokenHosts: {
+        type: 'array',
+        items: { type: 'string', pattern: HOST, description: 'a token service host[:port], e.g. "auth.example.com"' },
+        description: `token services (host[:port]) on another host than the registry that may receive the credentials when the registry names them as its Bearer realm (Docker Hub's auth.docker.io is known)${opts.boundTo ? `; the credentials are for ${opts.boundTo}` : ''}`,
+      },
       ...extraProperties,
     },
     // draft-07 `dependencies` (ajv ignores `dependentRequired` in draft-07 mode)
-    dependencies: { username: ['password'], password: ['username'] },
+    dependencies: opts.boundTo
+      ? { username: ['password'], password: ['username'] }
+      : { username: ['password', 'registries'], password: ['username'], registries: ['username'] },
     not: { required: ['secretName', 'username'] },
   };
 }

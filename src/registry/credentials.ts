@@ -133,23 +133,3 @@ function invalid(source: string, reason: string): ImprimaturError {
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
-
-/** Where a transport gets credentials from: explicit username/password, a mounted secret, or nothing. */
-export interface CredentialSource {
-  /** For messages, e.g. `secret "regcred"`; undefined when no credentials are configured. */
-  readonly description: string | undefined;
-  /** Credentials for a registry and repository; throws REGISTRY_CREDENTIALS_INVALID when the secret is unusable. */
-  lookup(registry: string, repository: string): Credentials | undefined;
-}
-
-export function createCredentialSource(opts: { username?: string; password?: string; secretName?: string; secretsDir?: string }): CredentialSource {
-  if (opts.username !== undefined && opts.password !== undefined) {
-    const credentials = { username: opts.username, password: opts.password };
-    return { description: `the configured username "${opts.username}"`, lookup: () => credentials };
-  }
-  if (opts.secretName) {
-    const file = new DockerConfigFile(dockerConfigPath(opts.secretName, opts.secretsDir), opts.secretName);
-    return { description: `secret "${opts.secretName}"`, lookup: (registry, repository) => findCredentials(file.entries(), registry, repository) };
-  }
-  return { description: undefined, lookup: () => undefined };
-}

@@ -1,13 +1,15 @@
 import { rootCertificates } from 'node:tls';
 import { Agent } from 'undici';
+import { ImprimaturError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import type { HttpResponse, HttpTransport, RegistryClientOptions } from './types.js';
 import { BearerTokenCache } from './bearer-tokens.js';
-import { createCredentialSource, type CredentialSource, type Credentials } from './credentials.js';
+import type { Credentials } from './credentials.js';
+import { createCredentialSource, type CredentialSource } from './credential-binding.js';
 import { exchange, headerValue, isRetryableNetworkError } from './http-exchange.js';
 import { isSchemeAllowed } from './insecure-registries.js';
-import { registryDeadline, registryForbidden, registryRateLimited, registryTls, registryUnauthorized, registryUnavailable } from './registry-errors.js';
+import { registryCredentialsWithheld, registryDeadline, registryForbidden, registryRateLimited, registryTls, registryUnauthorized, registryUnavailable } from './registry-errors.js';
 import { backoffDelay, DEFAULT_RETRY_POLICY, parseRetryAfter, sleep, type RetryPolicy } from './retry.js';
 import { parseWwwAuthenticate } from './www-authenticate.js';
 
@@ -84,7 +86,7 @@ class RegistryHttpTransport implements HttpTransport {
         sentCredentials = true;
       }
     } else if (known?.kind === 'bearer') {
-      const creds = lookupCredentials();
+      const creds = this.forTokenService(lookupCredentials(), known.realm, registry, target);
       authorization = `Bearer ${await this.tokens.get({ ...known, scope: o.scope, credentials: creds, registry, credentialSource: this.credentials.description, signal: o.signal })}`;
       usedToken = true;
       sentCredentials = creds !== undefined;
@@ -93,6 +95,7 @@ class RegistryHttpTransport implements HttpTransport {
     let { res, attempts } = await this.send(target, method, withAuth(baseHeaders, authorization), o.maxBytes, o.signal, registry);
 
     if (res.status === 401) {
+      let withheld: string | undefined;
       const challenges = parseWwwAuthenticate(res.headers['www-authenticate']);
       const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params['realm']);
       const basic = challenges.find((c) => c.scheme === 'basic');
@@ -105,23 +108,39 @@ class RegistryHttpTransport implements HttpTransport {
         }
         const service = bearer.params['service'];
         this.originAuth.set(target.origin, { kind: 'bearer', realm, service });
+        // Our own scope (pull of the repository being verified), never the one the challenge names; credentials only
+        // for a token service they are bound to.
+        const tokenCreds = this.forTokenService(creds, realm, registry, target);
+        withheld = creds !== undefined && tokenCreds === undefined ? realmUrl.host : undefined;
         const token = await this.tokens.get(
-          { realm, service, scope: bearer.params['scope'] ?? o.scope, credentials: creds, registry, credentialSource: this.credentials.description, signal: o.signal },
+          { realm, service, scope: o.scope, credentials: tokenCreds, registry, credentialSource: this.credentials.description, signal: o.signal },
           usedToken,
-        );
-        sentCredentials = creds !== undefined;
+        ).catch((err: unknown) => {
+          throw withheld && err instanceof ImprimaturError && err.code === 'REGISTRY_UNAUTHORIZED' ? registryCredentialsWithheld(registry, withheld) : err;
+        });
+        sentCredentials = tokenCreds !== undefined;
         ({ res, attempts } = await this.send(target, method, withAuth(baseHeaders, `Bearer ${token}`), o.maxBytes, o.signal, registry));
       } else if (basic && creds && !(known?.kind === 'basic' && sentCredentials)) {
         this.originAuth.set(target.origin, { kind: 'basic' });
         sentCredentials = true;
         ({ res, attempts } = await this.send(target, method, withAuth(baseHeaders, basicAuth(creds)), o.maxBytes, o.signal, registry));
       }
+      if (res.status === 401 && withheld) throw registryCredentialsWithheld(registry, withheld);
       if (res.status === 401) throw registryUnauthorized(registry, sentCredentials ? this.credentials.description : undefined, 'HTTP 401');
     }
     if (res.status === 403) throw registryForbidden(registry, o.scope);
     if (res.status === 429) throw registryRateLimited(registry, attempts, secondsOf(parseRetryAfter(res.headers['retry-after'])));
     if (res.status >= 500) throw registryUnavailable(registry, res.status, attempts);
     return res;
+  }
+
+  /** `creds` when they may go to the token service at `realm` (see credential-binding.ts), else undefined. */
+  private forTokenService(creds: Credentials | undefined, realm: string, registry: string, target: URL): Credentials | undefined {
+    if (!creds) return undefined;
+    const realmUrl = parseUrl(realm);
+    if (realmUrl && this.credentials.mayAuthenticateAt(realmUrl, registry, target)) return creds;
+    this.logger.debug({ registry, tokenService: realmUrl?.host }, 'credentials withheld from a token service they are not bound to');
+    return undefined;
   }
 
   async close(): Promise<void> {

@@ -16,6 +16,15 @@ export function registryUnauthorized(registry: string, credentialSource: string 
   return new ImprimaturError('REGISTRY_UNAUTHORIZED', message, { registry });
 }
 
+/** The registry's token service is on a host its credentials are not bound to: they were withheld (credential-binding.ts). */
+export function registryCredentialsWithheld(registry: string, tokenServiceHost: string): ImprimaturError {
+  return new ImprimaturError(
+    'REGISTRY_UNAUTHORIZED',
+    `registry ${registry} requires authentication, but its token service ${tokenServiceHost} is not a host the credentials are bound to, so they were not sent; add "${tokenServiceHost}" to the validator's auth.tokenHosts if that service is the registry's own`,
+    { registry, tokenService: tokenServiceHost },
+  );
+}
+
 export function registryForbidden(registry: string, scope: string | undefined): ImprimaturError {
   const target = scope ? ` to ${scope.split(':')[1] ?? scope}` : '';
   return new ImprimaturError('REGISTRY_FORBIDDEN', `registry ${registry} denied access${target} (HTTP 403)`, { registry });

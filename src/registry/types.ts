@@ -37,9 +37,13 @@ export interface RegistryClientOptions {
   ca?: string;
   /** Name of a mounted `kubernetes.io/dockerconfigjson` secret. */
   secretName?: string;
-  /** Explicit credentials (alternative to secretName). */
+  /** Explicit credentials (alternative to secretName), sent only to `registries`. */
   username?: string;
   password?: string;
+  /** Registries (`host[:port]`) the explicit credentials are for (required with them). */
+  registries?: readonly string[];
+  /** Token-service hosts, besides each registry's own, that may receive the credentials (see credential-binding.ts). */
+  tokenHosts?: readonly string[];
   /** Registries allowed over plain HTTP (`host:port`). */
   insecureRegistries: string[];
   /** Directory with mounted secrets: `<secretsDir>/<secretName>/.dockerconfigjson`. Default `/app/secrets`. */

@@ -3,6 +3,10 @@ import { expect } from 'chai';
 import { MemoryStore } from '../../src/cache/memory.js';
 import { RedisStore } from '../../src/cache/redis.js';
 import { createResultStore } from '../../src/cache/index.js';
+import { IntegrityKey } from '../../src/integrity/key.js';
+
+/** The integrity key every replica of these tests shares. */
+const KEY = IntegrityKey.random();
 import type { CachedResult } from '../../src/cache/types.js';
 import { silentLogger } from '../../src/log.js';
 import { startRedis, type TestRedis } from '../harness/redis.js';
@@ -49,8 +53,8 @@ describe('cache: in-memory store', () => {
   });
 
   it('createResultStore without REDIS_URL is the memory store', () => {
-    expect(createResultStore({}, silentLogger).kind).to.equal('memory');
-    expect(() => createResultStore({ REDIS_URL: 'http://x' }, silentLogger)).to.throw(/redis:\/\/ or rediss:\/\//);
+    expect(createResultStore({}, silentLogger, { key: KEY }).kind).to.equal('memory');
+    expect(() => createResultStore({ REDIS_URL: 'http://x' }, silentLogger, { key: KEY })).to.throw(/redis:\/\/ or rediss:\/\//);
   });
 });
 
@@ -59,7 +63,7 @@ describe('cache: Redis store (real redis-server)', function () {
   let redis: TestRedis;
   const open: RedisStore[] = [];
   const store = (o: Partial<ConstructorParameters<typeof RedisStore>[0]> = {}) => {
-    const s = new RedisStore({ url: redis.url, logger: silentLogger, ...o });
+    const s = new RedisStore({ url: redis.url, logger: silentLogger, key: KEY, ...o });
     open.push(s);
     return s;
   };
@@ -80,7 +84,7 @@ describe('cache: Redis store (real redis-server)', function () {
     await a.set('shared-key', admitted(D1), 30);
     expect(await b.get('shared-key')).to.deep.equal(admitted(D1));
     expect(redis.cli('DBSIZE')).to.equal('1');
-    const ttl = Number(redis.cli('PTTL', 'imprimatur:v1:shared-key'));
+    const ttl = Number(redis.cli('PTTL', 'imprimatur:v2:shared-key'));
     expect(ttl).to.be.within(25_000, 30_000);
   });
 
@@ -147,13 +151,13 @@ describe('cache: Redis over TLS (rediss://, CA file)', function () {
   this.timeout(30_000);
   it('connects with the CA, and refuses (falls back) without it', async () => {
     const redis = await startRedis({ tls: true, password: 'pw' });
-    const good = new RedisStore({ url: redis.url, ca: redis.certificates!.caPem, logger: silentLogger });
+    const good = new RedisStore({ url: redis.url, ca: redis.certificates!.caPem, logger: silentLogger, key: KEY });
     const { logger, messages } = capturingLogger();
-    const bad = new RedisStore({ url: redis.url, logger });
+    const bad = new RedisStore({ url: redis.url, logger, key: KEY });
     try {
       await until(() => good.healthy);
       await good.set('tls', admitted(D1), 30);
-      expect(redis.cli('EXISTS', 'imprimatur:v1:tls')).to.equal('1');
+      expect(redis.cli('EXISTS', 'imprimatur:v2:tls')).to.equal('1');
       await until(() => messages().some((m) => m.startsWith('Redis is unavailable')));
       expect(bad.healthy).to.equal(false);
       expect(await bad.get('tls')).to.equal(undefined);

@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { expect } from 'chai';
 import type { HandledReview } from '../../src/admission/handler.js';
 import { RedisStore } from '../../src/cache/redis.js';
+import { IntegrityKey } from '../../src/integrity/key.js';
 import { silentLogger } from '../../src/log.js';
 import { startRedis, type TestRedis } from '../harness/redis.js';
 import { startRegistry, type TestRegistry } from '../harness/registry.js';
@@ -144,6 +145,7 @@ describe('cache: verification results through the webhook', function () {
   describe('with Redis shared by two replicas', () => {
     let redis: TestRedis;
     const stores: RedisStore[] = [];
+    const key = IntegrityKey.random(); // the replicas share the chart's integrity key
     before(async () => {
       redis = await startRedis();
     });
@@ -152,7 +154,7 @@ describe('cache: verification results through the webhook', function () {
       await redis.stop();
     });
     const replica = async () => {
-      const store = new RedisStore({ url: redis.url, logger: silentLogger, backoffMs: 200 });
+      const store = new RedisStore({ url: redis.url, logger: silentLogger, backoffMs: 200, key });
       stores.push(store);
       const end = Date.now() + 5000;
       while (!store.healthy && Date.now() < end) await new Promise((r) => setTimeout(r, 20));

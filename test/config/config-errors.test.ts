@@ -36,6 +36,8 @@ const BROKEN: Array<[string, string, string, RegExp]> = [
   ['negative cache expiry', `${V}policy: []\nfeatures:\n  cache:\n    expirySeconds: -1`, 'features.cache.expirySeconds', />= 0/],
   ['bad namespacedValidation mode', `${V}policy: []\nfeatures:\n  namespacedValidation:\n    mode: maybe`, 'features.namespacedValidation.mode', /must be one of/],
   ['invalid pattern', `${V}policy:\n  - pattern: "UPPER/Case:*"`, 'policy[0].pattern', /./],
+  ['credentials without the registries they are for', `validators:\n  - name: a\n    type: cosign\n    auth:\n      username: bot\n      password: pw\n    trustRoots:\n      - name: default\n        keyless: { issuer: "https://i.example", subject: "s@example.com" }\npolicy: []`,
+    'validators[0].auth.registries', /is required with "username": the registries \(host\[:port\]\) these credentials are for; they are sent to nothing else/],
 ];
 
 describe('config: broken configurations are refused with the file, the path and what to do', () => {

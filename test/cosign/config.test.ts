@@ -88,9 +88,14 @@ describe('cosign validator configuration', () => {
       expect(problems[0]).to.match(/^validators\[0\]\.trustRoots\[0\]\.keyless\.issuerRegex: is not a valid regular expression/);
     });
 
-    it('accepts auth as secretName or username/password, not both, and not a username alone', () => {
+    it('accepts auth as secretName or username/password (with the registries they are for), not both, and not a username alone', () => {
       const key = pem('ec', { namedCurve: 'P-256' });
-      expect(problemsOf(keyConfig({ a: key }, { auth: { username: 'u', password: 'p' } }))).to.deep.equal([]);
+      expect(problemsOf(keyConfig({ a: key }, { auth: { username: 'u', password: 'p', registries: ['registry.example.com'] } }))).to.deep.equal([]);
+      expect(problemsOf(keyConfig({ a: key }, { auth: { secretName: 's', tokenHosts: ['auth.example.com'] } }))).to.deep.equal([]);
+      const unbound = problemsOf(keyConfig({ a: key }, { auth: { username: 'u', password: 'p' } }));
+      expect(unbound).to.have.length(1);
+      expect(unbound[0]).to.match(/registries/);
+      expect(problemsOf(keyConfig({ a: key }, { auth: { secretName: 's', registries: ['x.io'] } })), 'registries only go with username/password').to.not.deep.equal([]);
       expect(problemsOf(keyConfig({ a: key }, { auth: { username: 'u' } }))).to.not.deep.equal([]);
       expect(problemsOf(keyConfig({ a: key }, { auth: { secretName: 's', username: 'u', password: 'p' } }))).to.not.deep.equal([]);
     });

@@ -35,6 +35,8 @@ export interface TokenServer {
   rootCertBundlePath: string;
   /** Calls received on /token (any outcome). */
   hits(): number;
+  /** What each call on /token presented: its Authorization header and the scopes it asked for. */
+  requests(): Array<{ authorization?: string; scopes: string[] }>;
   resetHits(): void;
   stop(): Promise<void>;
 }
@@ -49,6 +51,7 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
   const privateKey = createPrivateKey(signing.keyPem);
   const kid = libtrustKeyId(createPublicKey(privateKey).export({ type: 'spki', format: 'der' }));
   let hits = 0;
+  const received: Array<{ authorization?: string; scopes: string[] }> = [];
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://token');
@@ -57,6 +60,7 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
       return;
     }
     hits++;
+    received.push({ authorization: req.headers.authorization, scopes: url.searchParams.getAll('scope') });
     let subject = '';
     if (opts.user) {
       const presented = parseBasic(req.headers.authorization);
@@ -91,8 +95,10 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
     service,
     rootCertBundlePath: signing.certPath,
     hits: () => hits,
+    requests: () => [...received],
     resetHits: () => {
       hits = 0;
+      received.length = 0;
     },
     stop: () =>
       new Promise<void>((resolve) => {

@@ -84,7 +84,7 @@ describe('notaryv1 validator against a token-protected notary-server (Docker v2 
 
   it('admits a signed tag with auth.username/password and returns its digest', async () => {
     const before = tokens.hits();
-    const out = await validator({ username: USER, password: PASSWORD }).validate(ref(GUN, '3.19'), rule(), ctx());
+    const out = await validator({ username: USER, password: PASSWORD, tokenHosts: [tokens.host] }).validate(ref(GUN, '3.19'), rule(), ctx());
     expect(out.digest).to.equal(D319);
     expect(out.details.trustRoots).to.deep.equal([{ name: 'default', verified: true, found: D319 }]);
     expect(tokens.hits() - before).to.equal(1);
@@ -92,7 +92,7 @@ describe('notaryv1 validator against a token-protected notary-server (Docker v2 
 
   it('admits a signed tag with auth.secretName (dockerconfigjson keyed by the Notary host)', async () => {
     const before = tokens.hits();
-    const out = await validator({ secretName: 'notary-creds' }).validate(ref(GUN, 'edge'), rule(), ctx());
+    const out = await validator({ secretName: 'notary-creds', tokenHosts: [tokens.host] }).validate(ref(GUN, 'edge'), rule(), ctx());
     expect(out.digest).to.equal(DEDGE);
     expect(tokens.hits() - before).to.equal(1);
   });
@@ -115,7 +115,7 @@ describe('notaryv1 validator against a token-protected notary-server (Docker v2 
 
   it('denies with a wrong password: the token service refuses the configured user', async () => {
     const before = tokens.hits();
-    const e = await denied(validator({ username: USER, password: 'wrong' }).validate(ref(GUN, '3.19'), rule(), ctx()), 'NOTARY_UNAUTHORIZED');
+    const e = await denied(validator({ username: USER, password: 'wrong', tokenHosts: [tokens.host] }).validate(ref(GUN, '3.19'), rule(), ctx()), 'NOTARY_UNAUTHORIZED');
    
     expect(e.message).to.contain(`Notary ${server.host} refused the credentials from the configured username "${USER}"`);
     expect(e.message).to.contain(`token service ${tokens.host} answered HTTP 401`);
@@ -148,7 +148,7 @@ describe('notaryv1 validator against a token-protected notary-server (Docker v2 
     });
 
     it('fetches one token for several validations and reuses it for every trust-data request', async () => {
-      const v = validator({ username: USER, password: PASSWORD }, front.host);
+      const v = validator({ username: USER, password: PASSWORD, tokenHosts: [tokens.host] }, front.host);
       const before = tokens.hits();
       expect((await v.validate(ref(GUN, '3.19'), rule(), ctx())).digest).to.equal(D319);
       expect((await v.validate(ref(GUN, 'edge'), rule(), ctx())).digest).to.equal(DEDGE);

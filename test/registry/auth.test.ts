@@ -55,7 +55,7 @@ describe('registry client: htpasswd Basic auth', () => {
   });
 
   it('authenticates with explicit username/password', async () => {
-    const d = await withClient({ insecureRegistries: [registry.host], username: USER.user, password: USER.password }, (c) =>
+    const d = await withClient({ insecureRegistries: [registry.host], username: USER.user, password: USER.password, registries: [registry.host] }, (c) =>
       c.resolveDigest({ registry: registry.host, repository: 'private/app' }, '1.0', deadline()),
     );
     expect(d).to.equal(digest);
@@ -95,7 +95,7 @@ describe('registry client: Docker v2 bearer-token flow', () => {
 
   it('gets one token for several requests to the same repository and reuses it (cached until expiry)', async () => {
     const secretsDir = writeSecret('hub', { [registry.host]: USER });
-    await withClient({ insecureRegistries: insecure, secretName: 'hub', secretsDir }, async (c) => {
+    await withClient({ insecureRegistries: insecure, secretName: 'hub', secretsDir, tokenHosts: [registry.tokenServer!.host] }, async (c) => {
       registry.tokenServer!.resetHits();
       const repo = { registry: registry.host, repository: 'tokened/app' };
       const [a, b] = await Promise.all([c.resolveDigest(repo, '1.0', deadline()), c.resolveDigest(repo, '1.0', deadline())]);
@@ -112,7 +112,7 @@ describe('registry client: Docker v2 bearer-token flow', () => {
   });
 
   it('answers REGISTRY_UNAUTHORIZED when the token service refuses the credentials', async () => {
-    const err = await withClient({ insecureRegistries: insecure, username: 'alice', password: 'bad' }, (c) =>
+    const err = await withClient({ insecureRegistries: insecure, username: 'alice', password: 'bad', registries: [registry.host], tokenHosts: [registry.tokenServer!.host] }, (c) =>
       failure(c.resolveDigest({ registry: registry.host, repository: 'tokened/app' }, '1.0', deadline())),
     );
     expect(err.code).to.equal('REGISTRY_UNAUTHORIZED');
@@ -122,7 +122,7 @@ describe('registry client: Docker v2 bearer-token flow', () => {
   });
 
   it('refuses a token service on plain HTTP that is not in insecureRegistries', async () => {
-    const err = await withClient({ insecureRegistries: [registry.host], username: USER.user, password: USER.password }, (c) =>
+    const err = await withClient({ insecureRegistries: [registry.host], username: USER.user, password: USER.password, registries: [registry.host], tokenHosts: [registry.tokenServer!.host] }, (c) =>
       failure(c.resolveDigest({ registry: registry.host, repository: 'tokened/app' }, '1.0', deadline())),
     );
     expect(err.code).to.equal('REGISTRY_TLS');

@@ -3,7 +3,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir } from '../harness/temp-dirs.js';
 import { ImprimaturError } from '../../src/errors.js';
-import { createCredentialSource, findCredentials, normaliseRegistryKey, parseDockerConfig } from '../../src/registry/credentials.js';
+import { findCredentials, normaliseRegistryKey, parseDockerConfig } from '../../src/registry/credentials.js';
+import { createCredentialSource } from '../../src/registry/credential-binding.js';
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 

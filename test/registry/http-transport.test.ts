@@ -19,7 +19,7 @@ describe('HttpTransport (shared with the Notary client)', () => {
   after(() => registry?.stop());
 
   it('hands 404 answers to the caller instead of throwing', async () => {
-    const transport = createHttpTransport({ insecureRegistries: [registry.host], username: 'u', password: 'p' });
+    const transport = createHttpTransport({ insecureRegistries: [registry.host], username: 'u', password: 'p', registries: [registry.host] });
     try {
       const res = await transport.get(`${registry.url}/v2/some/repo/manifests/missing`, {
         signal: deadline(),
@@ -49,7 +49,7 @@ describe('HttpTransport (shared with the Notary client)', () => {
       res.writeHead(307, { location: `http://${storageHost}/bucket/blob?signature=x` }).end();
     });
     const frontHost = await listen(front);
-    const transport = createHttpTransport({ insecureRegistries: [frontHost, storageHost], username: 'u', password: 'secret' });
+    const transport = createHttpTransport({ insecureRegistries: [frontHost, storageHost], username: 'u', password: 'secret', registries: [frontHost] });
     try {
       const res = await transport.get(`http://${frontHost}/v2/a/b/blobs/sha256:${'1'.repeat(64)}`, { signal: deadline(), maxBytes: 100 });
       expect(res.status).to.equal(200);

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { RedisStore } from '../../src/cache/redis.js';
+import { IntegrityKey } from '../../src/integrity/key.js';
 import { silentLogger } from '../../src/log.js';
 import { localSelfSigned } from '../../src/server/tls.js';
 import { startHttpReceiver, type HttpReceiver } from '../harness/http-receiver.js';
@@ -60,7 +61,7 @@ describe(`stress: ${RATE} req/s for ${SECONDS} s with faults`, function () {
     redis = await startRedis();
     receiver = await startHttpReceiver();
     alerting = `alerting:\n  rejectRequest:\n    receivers:\n      - name: hanging\n        template: ecs-1-12-0\n        receiverUrl: ${receiver.url}\n`;
-    store = new RedisStore({ url: redis.url, logger: silentLogger, backoffMs: 500 });
+    store = new RedisStore({ url: redis.url, logger: silentLogger, backoffMs: 500, key: IntegrityKey.random() });
     webhook = await startWebhook(cosignConfig(registry, world.key, { extra: alerting }), { cache: store });
   });
   after(async () => {

@@ -36,6 +36,8 @@ export const cosignValidatorType: ValidatorType = {
       secretName: parsed.auth.secretName,
       username: parsed.auth.username,
       password: parsed.auth.password,
+      registries: parsed.auth.registries,
+      tokenHosts: parsed.auth.tokenHosts,
       insecureRegistries: env.insecureRegistries,
       secretsDir: env.secretsDir,
       logger: env.logger,

@@ -50,6 +50,9 @@ export const notaryV1ValidatorType: ValidatorType = {
       secretName: settings.secretName,
       username: settings.username,
       password: settings.password,
+      // username/password are for the Notary host and nothing else
+      registries: [settings.host],
+      tokenHosts: settings.tokenHosts,
       secretsDir: env.secretsDir,
       insecureRegistries: [], // Notary is always reached over HTTPS
       requestTimeoutMs: NOTARY_REQUEST_TIMEOUT_MS,

@@ -24,7 +24,7 @@ export const notaryV1ConfigSchema: Schema = {
       description: `Notary server host[:port]; https is implied. Default ${DEFAULT_NOTARY_HOST}.`,
     },
     cert: { type: 'string', minLength: 1, description: "PEM CA certificate(s) the Notary server's TLS certificate chains to (besides the system CAs)." },
-    auth: authSchema('Mounted kubernetes.io/dockerconfigjson secret with credentials for the Notary host.'),
+    auth: authSchema('Mounted kubernetes.io/dockerconfigjson secret with credentials for the Notary host.', {}, { boundTo: 'the Notary host' }),
     trustRoots: {
       type: 'array',
       minItems: 1,

@@ -12,6 +12,8 @@ export interface NotaryV1Settings {
   ca?: string;
   secretName?: string;
   username?: string;
+  /** Token services on other hosts that may receive the credentials (the Notary host's own always may). */
+  tokenHosts?: string[];
   password?: string;
   trustRoots: PinnedRoot[];
 }
@@ -77,7 +79,7 @@ export function readSettings(config: ValidatorConfig, path: string): { settings?
       }
     });
   }
-  const auth = (config.auth ?? {}) as { secretName?: string; username?: string; password?: string };
+  const auth = (config.auth ?? {}) as { secretName?: string; username?: string; password?: string; tokenHosts?: string[] };
   if (problems.length > 0) return { problems };
   return {
     problems,
@@ -88,6 +90,7 @@ export function readSettings(config: ValidatorConfig, path: string): { settings?
       secretName: auth.secretName,
       username: auth.username,
       password: auth.password,
+      tokenHosts: auth.tokenHosts,
       trustRoots,
     },
   };

@@ -21,7 +21,7 @@ export interface NotationConfig {
   name: string;
   trustRoots: NotationTrustRoot[];
   cert?: string;
-  auth: { secretName?: string; username?: string; password?: string; useKeychain?: boolean };
+  auth: { secretName?: string; username?: string; password?: string; registries?: string[]; tokenHosts?: string[]; useKeychain?: boolean };
 }
 
 interface RawTrustRoot {
