@@ -70,7 +70,7 @@ Names the chart sets itself are refused (two entries with one name: Kubernetes s
 */}}
 {{- define "imprimatur.envs" -}}
 {{- $d := .Values.kubernetes.deployment -}}
-{{- $reserved := dict "IMPRIMATUR_SECRETS_DIR" "always" "POD_NAME" "always (the pod's name, for alerts)" -}}
+{{- $reserved := dict "IMPRIMATUR_SECRETS_DIR" "always" "POD_NAME" "always (the pod's name, for alerts)" "POD_NAMESPACE" "always (the release namespace, for the in-cluster audit)" -}}
 {{- if $d.heapLimitMiB }}{{ $_ := set $reserved "NODE_OPTIONS" "from kubernetes.deployment.heapLimitMiB (set that to 0 to set NODE_OPTIONS here)" }}{{ end -}}
 {{- if .Values.kubernetes.alertTemplates }}{{ $_ := set $reserved "IMPRIMATUR_TEMPLATE_DIRS" "for kubernetes.alertTemplates" }}{{ end -}}
 {{- with .Values.kubernetes.redis }}{{ if or .url .urlSecret }}{{ $_ := set $reserved "REDIS_URL" "from kubernetes.redis.url or urlSecret" }}{{ end }}{{ end -}}
@@ -206,3 +206,29 @@ matchExpressions:
 {{- $wh := .Values.kubernetes.webhook | default dict -}}
 {{- toYaml (concat (list "kube-system" .Release.Namespace) ($wh.excludedNamespaces | default list) | uniq) -}}
 {{- end -}}
+
+{{/* Kubernetes Events for denials (kubernetes.events.enabled, default true). */}}
+{{- define "imprimatur.events" -}}
+{{- $e := .Values.kubernetes.events | default dict -}}
+{{- if hasKey $e "enabled" -}}{{ $e.enabled }}{{- else -}}true{{- end -}}
+{{- end -}}
+
+{{/* The in-cluster audit (kubernetes.audit.enabled, default false). */}}
+{{- define "imprimatur.audit" -}}
+{{- $a := .Values.kubernetes.audit | default dict -}}
+{{- if $a.enabled -}}true{{- else -}}false{{- end -}}
+{{- end -}}
+
+{{/* The in-cluster audit writes PolicyReports (kubernetes.audit.policyReports.enabled, default true). */}}
+{{- define "imprimatur.auditPolicyReports" -}}
+{{- $a := .Values.kubernetes.audit | default dict -}}
+{{- $p := $a.policyReports | default dict -}}
+{{- if and $a.enabled (or (not (hasKey $p "enabled")) $p.enabled) -}}true{{- else -}}false{{- end -}}
+{{- end -}}
+
+{{/* Does the pod talk to the Kubernetes API at all? (then, and only then, its service account token is mounted) */}}
+{{- define "imprimatur.apiAccess" -}}
+{{- if or (eq (include "imprimatur.childApproval" .) "true") (eq (include "imprimatur.events" .) "true") (eq (include "imprimatur.audit" .) "true") -}}true{{- else -}}false{{- end -}}
+{{- end -}}
+
+{{- define "imprimatur.auditLeaseName" -}}{{ include "imprimatur.fullname" . }}-audit{{- end -}}

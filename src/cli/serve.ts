@@ -8,10 +8,14 @@ import { defaultConfigFile } from './paths.js';
 import { childApproval, kubernetesObjectReader } from '../admission/child-approval.js';
 import { createResultStore, type ResultStore } from '../cache/index.js';
 import { Metrics } from '../metrics/metrics.js';
+import { startClusterFeatures, type ClusterFeatureOptions, type ClusterFeatures } from '../server/cluster-features.js';
 
 const SERVE_USAGE =
   'usage: imprimatur serve [--config FILE] [--host H] [--port N] [--tls-cert F --tls-key F] [--secrets-dir D] [--kubeconfig F] [--shutdown-delay SECONDS] [--key-file F]\n' +
-  '  --host: address to listen on (default 127.0.0.1); "*" listens on every interface (in a pod)\n';
+  '  --host: address to listen on (default 127.0.0.1); "*" listens on every interface (in a pod)\n' +
+  '  --events: Kubernetes Events for denials (needs API access: in a pod, --kubeconfig or KUBECONFIG)\n' +
+  '  --audit-interval S [--audit-policy-reports] [--audit-concurrency N] [--release-namespace NS] [--audit-lease NAME]\n' +
+  '      [--exclude-namespaces a,b] [--no-namespace-detection]: re-audit the cluster every S seconds (docs/audit.md)\n';
 
 /** After a clean shutdown, anything still holding the event loop open gets this long before the process exits anyway. */
 const EXIT_BACKSTOP_MS = 2000;
@@ -31,6 +35,14 @@ export async function runServe(argv: string[]): Promise<number> {
         kubeconfig: { type: 'string' },
         'shutdown-delay': { type: 'string' },
         'key-file': { type: 'string' },
+        events: { type: 'boolean' },
+        'audit-interval': { type: 'string' },
+        'audit-policy-reports': { type: 'boolean' },
+        'audit-concurrency': { type: 'string' },
+        'release-namespace': { type: 'string' },
+        'audit-lease': { type: 'string' },
+        'exclude-namespaces': { type: 'string' },
+        'no-namespace-detection': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -54,6 +66,11 @@ export async function runServe(argv: string[]): Promise<number> {
   }
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) {
     process.stderr.write('--tls-cert and --tls-key go together\n');
+    return 2;
+  }
+  const cluster = clusterOptions(values);
+  if (typeof cluster === 'string') {
+    process.stderr.write(`${cluster}\n${SERVE_USAGE}`);
     return 2;
   }
   const logger = createLogger();
@@ -117,6 +134,15 @@ export async function runServe(argv: string[]): Promise<number> {
     process.stderr.write(`refusing to start: ${(err as Error).message}\n`);
     return 1;
   }
+  let extras: ClusterFeatures;
+  try {
+    extras = await startClusterFeatures({ ...cluster, runtime: running.runtime, metrics: running.metrics, logger });
+  } catch (err) {
+    await running.close();
+    await cache.close();
+    process.stderr.write(`refusing to start: ${(err as Error).message}\n`);
+    return 1;
+  }
   const cfg = running.runtime.engine.config;
   process.stderr.write(
     `Imprimatur listening on ${running.url} (config ${cfg.file}: ${cfg.validators.length} validators, ${cfg.policy.length} rules; TLS: ${tls.source})\n` +
@@ -140,6 +166,7 @@ export async function runServe(argv: string[]): Promise<number> {
     await new Promise((r) => setTimeout(r, shutdownDelay * 1000));
   }
   logger.info({ signal }, 'shutting down: draining requests in flight');
+  await extras.close();
   await running.close();
   await cache.close();
   logger.info('stopped');
@@ -149,4 +176,34 @@ export async function runServe(argv: string[]): Promise<number> {
     process.exit(0);
   }, EXIT_BACKSTOP_MS).unref();
   return 0;
+}
+
+/** --events and --audit-*: what startClusterFeatures needs, or a usage error. */
+function clusterOptions(values: Record<string, string | boolean | undefined>): Omit<ClusterFeatureOptions, 'runtime' | 'metrics' | 'logger'> | string {
+  const kubeconfig = (values.kubeconfig as string | undefined) ?? process.env.KUBECONFIG;
+  const events = Boolean(values.events);
+  const auditOnly = ['audit-policy-reports', 'audit-concurrency', 'audit-lease', 'exclude-namespaces', 'no-namespace-detection'].filter((k) => values[k] !== undefined);
+  if (values['audit-interval'] === undefined) {
+    if (auditOnly.length > 0) return `--${auditOnly[0]} needs --audit-interval`;
+  }
+  let audit: ClusterFeatureOptions['audit'];
+  if (values['audit-interval'] !== undefined) {
+    const interval = Number(values['audit-interval']);
+    if (!Number.isInteger(interval) || interval < 30) return `--audit-interval must be a whole number of seconds, at least 30 (got ${String(values['audit-interval'])})`;
+    const concurrency = values['audit-concurrency'] === undefined ? 4 : Number(values['audit-concurrency']);
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) return `--audit-concurrency must be a whole number from 1 to 64 (got ${String(values['audit-concurrency'])})`;
+    audit = {
+      intervalSeconds: interval,
+      concurrency,
+      policyReports: Boolean(values['audit-policy-reports']),
+      releaseNamespace: String(values['release-namespace'] ?? process.env.POD_NAMESPACE ?? 'imprimatur'),
+      excludedNamespaces: String(values['exclude-namespaces'] ?? '').split(',').map((n) => n.trim()).filter(Boolean),
+      allowNamespaceDetection: !values['no-namespace-detection'],
+      ...(values['audit-lease'] ? { leaseName: String(values['audit-lease']) } : {}),
+    };
+  }
+  if ((events || audit) && !kubeconfig && !process.env.KUBERNETES_SERVICE_HOST) {
+    return `${events ? '--events' : '--audit-interval'} needs Kubernetes API access: run in a pod, or pass --kubeconfig (or set KUBECONFIG)`;
+  }
+  return { kubeconfig, events, audit };
 }

@@ -6,6 +6,7 @@ import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client
 import type { AlertOutcome } from '../alerting/types.js';
 import type { VerificationEvent } from '../admission/engine.js';
 import type { RegistryExchange } from '../registry/observer.js';
+import { AuditMetrics } from './audit.js';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25];
 
@@ -93,15 +94,19 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** In-cluster audit and Kubernetes Events (src/metrics/audit.ts). */
+  readonly audit = new AuditMetrics(this.registry);
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'imprimatur_' });
     // Every series a dashboard needs exists from the start, at zero.
-    for (const outcome of ['admitted', 'denied', 'warned', 'error']) this.admissions.labels(outcome, 'Pod');
-    for (const reason of ['cache', 'unchanged', 'child']) this.skipped.labels(reason);
-    for (const result of ['hit', 'miss']) this.cacheRequests.labels(result, 'memory');
-    for (const result of ['success', 'failure']) this.reloads.labels(result);
-    for (const outcome of ['admitted', 'denied', 'warned', 'error']) this.validatingRequests.labels(outcome, 'Pod');
-    for (const result of ['valid', 'absent', 'invalid', 'owner-unavailable']) this.ownerProofs.labels(result);
+    // (prom-client exports a labelled series only once it has been touched: inc(0).)
+    for (const outcome of ['admitted', 'denied', 'warned', 'error']) this.admissions.labels(outcome, 'Pod').inc(0);
+    for (const reason of ['cache', 'unchanged', 'child']) this.skipped.labels(reason).inc(0);
+    for (const result of ['hit', 'miss']) this.cacheRequests.labels(result, 'memory').inc(0);
+    for (const result of ['success', 'failure']) this.reloads.labels(result).inc(0);
+    for (const outcome of ['admitted', 'denied', 'warned', 'error']) this.validatingRequests.labels(outcome, 'Pod').inc(0);
+    for (const result of ['valid', 'absent', 'invalid', 'owner-unavailable']) this.ownerProofs.labels(result).inc(0);
   }
 
   readonly validating = (outcome: AdmissionOutcome, kind: string): void => {

@@ -24,8 +24,8 @@ describe('Helm chart: default values', function () {
 
   it('renders exactly the expected objects', () => {
     const kinds = objects.map((o) => o.kind).sort();
-    expect(kinds).to.deep.equal(['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'MutatingWebhookConfiguration',
-      'PodDisruptionBudget', 'Secret', 'Secret', 'Service', 'ServiceAccount', 'ValidatingWebhookConfiguration']);
+    expect(kinds).to.deep.equal(['ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'ConfigMap', 'Deployment',
+      'MutatingWebhookConfiguration', 'PodDisruptionBudget', 'Secret', 'Secret', 'Service', 'ServiceAccount', 'ValidatingWebhookConfiguration']);
     for (const o of objects.filter((x) => !x.kind!.startsWith('Cluster') && !x.kind!.endsWith('WebhookConfiguration'))) {
       expect(o.metadata?.namespace, `${o.kind} namespace`).to.equal('imprimatur');
     }
@@ -56,7 +56,7 @@ describe('Helm chart: default values', function () {
   it('runs `serve` with the mounted config and TLS files on port 5000, behind Service port 443', () => {
     const c = container(objects);
     expect(c.args).to.deep.equal(['serve', '--config', '/app/config/config.yaml', '--tls-cert', '/app/certs/tls.crt',
-      '--tls-key', '/app/certs/tls.key', '--host', '*', '--port', '5000', '--shutdown-delay', '5', '--key-file', '/app/keys/integrity.key']);
+      '--tls-key', '/app/certs/tls.key', '--host', '*', '--port', '5000', '--shutdown-delay', '5', '--key-file', '/app/keys/integrity.key', '--events']);
     // not ready but answering for 5 s, then up to the 25 s admission deadline to drain, plus 5 s
     expect(findObject(objects, 'Deployment').spec.template.spec.terminationGracePeriodSeconds).to.equal(35);
     const mounts = Object.fromEntries(c.volumeMounts.map((m: Obj) => [m.mountPath, m]));
@@ -81,7 +81,8 @@ describe('Helm chart: default values', function () {
     });
     expect(resources).to.have.members(['/pods', '/pods/ephemeralcontainers', '/replicationcontrollers', 'apps/deployments',
       'apps/replicasets', 'apps/daemonsets', 'apps/statefulsets', 'batch/jobs', 'batch/cronjobs']);
-    expect(w).to.include({ failurePolicy: 'Fail', reinvocationPolicy: 'IfNeeded', timeoutSeconds: 30, sideEffects: 'None' });
+    // Events for denials are a side effect, suppressed on dry runs
+    expect(w).to.include({ failurePolicy: 'Fail', reinvocationPolicy: 'IfNeeded', timeoutSeconds: 30, sideEffects: 'NoneOnDryRun' });
     expect(w.admissionReviewVersions).to.deep.equal(['v1']);
     expect(w.clientConfig.service).to.deep.equal({ name: 'imprimatur', namespace: 'imprimatur', path: '/mutate', port: 443 });
   });
@@ -145,12 +146,12 @@ describe('Helm chart: default values', function () {
   });
 
   it('grants only `get` on owner workload kinds (child approval), and no Secret access', () => {
-    const role = findObject(objects, 'ClusterRole');
+    const role = findObject(objects, 'ClusterRole', 'imprimatur-owner-reader');
     for (const rule of role.rules as Obj[]) expect(rule.verbs).to.deep.equal(['get']);
     const granted = (role.rules as Obj[]).flatMap((r) => r.resources as string[]);
     expect(granted).to.have.members(['deployments', 'replicasets', 'daemonsets', 'statefulsets', 'jobs', 'cronjobs']);
     expect((role.rules as Obj[]).map((r) => r.apiGroups).flat()).to.have.members(['apps', 'batch']);
-    expect(findObject(objects, 'ClusterRoleBinding').subjects).to.deep.equal([{ kind: 'ServiceAccount', name: 'imprimatur', namespace: 'imprimatur' }]);
+    expect(findObject(objects, 'ClusterRoleBinding', 'imprimatur-owner-reader').subjects).to.deep.equal([{ kind: 'ServiceAccount', name: 'imprimatur', namespace: 'imprimatur' }]);
     expect(findObject(objects, 'Deployment').spec.template.spec.automountServiceAccountToken).to.equal(true);
   });
 
@@ -214,7 +215,7 @@ describe('Helm chart: test values', function () {
     expect(b64(webhook(objects).clientConfig.caBundle)).to.equal(certs.caPem);
   });
 
-  it('without child approval: no RBAC and no service-account token', () => {
+  it('without child approval and Events: no RBAC and no service-account token', () => {
     expect(objects.filter((o) => /Role/.test(o.kind!))).to.deep.equal([]);
     expect(findObject(objects, 'Deployment').spec.template.spec.automountServiceAccountToken).to.equal(false);
   });
@@ -278,7 +279,7 @@ describe('Helm chart: upgrades and checks', function () {
   it('passes kubernetes.deployment.envs as literals or as valueFrom (a Secret key), after the chart\'s own variables', async () => {
     const objects = await renderChart({ values: [ENV_VALUES] });
     const env = container(objects).env as Obj[];
-    expect(env.map((e) => e.name)).to.deep.equal(['IMPRIMATUR_SECRETS_DIR', 'POD_NAME', 'NODE_OPTIONS', 'HTTPS_PROXY', 'RETRIES', 'SYSDIG_SECURE_API_TOKEN']);
+    expect(env.map((e) => e.name)).to.deep.equal(['IMPRIMATUR_SECRETS_DIR', 'POD_NAME', 'POD_NAMESPACE', 'NODE_OPTIONS', 'HTTPS_PROXY', 'RETRIES', 'SYSDIG_SECURE_API_TOKEN']);
     expect(env).to.deep.include({ name: 'HTTPS_PROXY', value: 'http://proxy.internal:3128' });
     expect(env).to.deep.include({ name: 'RETRIES', value: '3' });
     expect(env).to.deep.include({ name: 'SYSDIG_SECURE_API_TOKEN', valueFrom: { secretKeyRef: { name: 'imprimatur-alerting', key: 'sysdig-token' } } });

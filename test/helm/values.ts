@@ -13,6 +13,7 @@ export const TEST_VALUES: Record<string, unknown> = {
     webhook: { failurePolicy: 'Ignore', reinvocationPolicy: 'Never', timeoutSeconds: 10, excludedNamespaces: ['monitoring'] },
     redis: { url: 'redis://redis.cache:6379/0' },
     alertTemplates: { 'team.json': '{"text": "{{ decision }} {{ images }}"}' },
+    events: { enabled: false },
   },
   application: {
     validators: [
