@@ -65,7 +65,7 @@ describe('e2e: kube-apiserver → MutatingWebhookConfiguration → Imprimatur', 
     expect(s.code, `${o.kind} ${o.metadata?.name} must not be stored`).to.equal(404);
   }
 
-  it('is registered with the chart\'s rules, failurePolicy Fail, sideEffects None, v1 reviews and the test CA', async () => {
+  it('is registered with the chart\'s rules, failurePolicy Fail, sideEffects NoneOnDryRun, v1 reviews and the test CA', async () => {
     const chart = findObject(await renderChart({ release: 'imprimatur', namespace: 'imprimatur' }), 'MutatingWebhookConfiguration');
     const stored = await api.read({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: chart.metadata.name } }) as Record<string, any>;
     // One entry per namespace mode: ordinary namespaces → /mutate, namespaces labelled detect → /mutate/detect.
@@ -74,7 +74,7 @@ describe('e2e: kube-apiserver → MutatingWebhookConfiguration → Imprimatur', 
       expect(w.clientConfig.url).to.match(/^https:\/\/127\.0\.0\.1:\d+\/mutate(\/detect)?$/);
       expect(Buffer.from(w.clientConfig.caBundle, 'base64').toString()).to.equal(webhookCaPem());
       expect(w.failurePolicy).to.equal('Fail');
-      expect(w.sideEffects).to.equal('None');
+      expect(w.sideEffects, 'Events for denials: suppressed on dry runs').to.equal('NoneOnDryRun');
       expect(w.admissionReviewVersions).to.deep.equal(['v1']);
       expect(w.rules).to.deep.equal(chart.webhooks[i].rules);
       expect(w.namespaceSelector).to.deep.equal(chart.webhooks[i].namespaceSelector);
