@@ -10,14 +10,16 @@
  *   kubelet would copy it once and never update it);
  * - `args`: container paths under a mount become the mount's directory; the pod's own network namespace becomes
  *   loopback: `--host` is 127.0.0.1 and `--port` a free port (the container port is recorded);
- * - `sync()` re-reads the ConfigMaps and Secrets and re-projects them, as the kubelet's periodic sync does.
+ * - `sync()` re-reads the ConfigMaps and Secrets and re-projects them, as the kubelet's periodic sync does;
+ * - `automountServiceAccountToken: true`: the process gets `KUBECONFIG` acting as the pod's service account (the test
+ *   admin impersonating it), so it has exactly the chart's RBAC, as with the token the kubelet mounts.
  *
  * `startService()` stands in for the Service (and kube-proxy) in front of the pods.
  *
  * The process is `node bin/imprimatur.js` from this checkout (the image is not built here: docs/dockerfile.md).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -135,6 +137,22 @@ async function volumePayload(core: CoreV1Api, namespace: string, volume: V1Volum
   return payload;
 }
 
+/** A kubeconfig for the test API server that acts as `user` (impersonation by the test's admin). */
+function serviceAccountKubeconfig(kc: KubeConfig, root: string, user: string): string {
+  const cluster = kc.getCurrentCluster();
+  const admin = kc.getCurrentUser();
+  if (!cluster || !admin?.token) throw new Error('kubelet stand-in: the test kubeconfig needs a cluster and a bearer token');
+  const ca = cluster.caData ?? (cluster.caFile ? readFileSync(cluster.caFile).toString('base64') : undefined);
+  const file = join(root, 'serviceaccount.kubeconfig');
+  writeFileSync(file, [
+    'apiVersion: v1', 'kind: Config', 'current-context: pod',
+    'clusters:', '- name: test', '  cluster:', `    server: ${cluster.server}`, ...(ca ? [`    certificate-authority-data: ${ca}`] : []),
+    'users:', '- name: sa', '  user:', `    token: ${admin.token}`, `    as: ${user}`,
+    'contexts:', '- name: pod', '  context:', '    cluster: test', '    user: sa', '',
+  ].join('\n'), { mode: 0o600 });
+  return file;
+}
+
 /** Starts the first container of the Deployment's pod template as a local process; see the file comment. */
 export async function runDeploymentPod(kc: KubeConfig, namespace: string, deployment: string, podName = `${deployment}-${Math.random().toString(36).slice(2, 7)}`): Promise<RunningPod> {
   const apps = kc.makeApiClient(AppsV1Api);
@@ -180,6 +198,11 @@ export async function runDeploymentPod(kc: KubeConfig, namespace: string, deploy
   set('--port', String(port));
   const processEnv: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: root, IMPRIMATUR_LOG_LEVEL: 'info' };
   for (const [k, v] of Object.entries(env)) processEnv[k] = hostPath(v);
+  if (spec.automountServiceAccountToken === true) {
+    // The kubelet mounts the service account's token: the process talks to the API server as that account, with
+    // exactly the chart's RBAC (here: the test admin impersonating it).
+    processEnv.KUBECONFIG = serviceAccountKubeconfig(kc, root, `system:serviceaccount:${namespace}:${spec.serviceAccountName ?? 'default'}`);
+  }
 
   const child: ChildProcess = spawn(process.execPath, [join(REPO, 'bin', 'imprimatur.js'), ...args], { cwd: root, env: processEnv, stdio: ['ignore', 'ignore', 'pipe'] });
   const reap = (): void => { child.kill('SIGKILL'); };

@@ -97,7 +97,7 @@ describe('Helm chart: default values', function () {
       expect(v.clientConfig.caBundle).to.equal(m.clientConfig.caBundle);
       expect(v.rules).to.deep.equal(m.rules);
       expect(v.namespaceSelector).to.deep.equal(m.namespaceSelector);
-      expect(v).to.include({ failurePolicy: 'Fail', timeoutSeconds: 30, sideEffects: 'None', name: m.name });
+      expect(v).to.include({ failurePolicy: 'Fail', timeoutSeconds: 30, sideEffects: 'NoneOnDryRun', name: m.name });
       expect(v).to.not.have.property('reinvocationPolicy');
       expect(v.admissionReviewVersions).to.deep.equal(['v1']);
     });
@@ -108,7 +108,7 @@ describe('Helm chart: default values', function () {
     const secret = findObject(objects, 'Secret', 'imprimatur-integrity-key');
     expect(b64(secret.data['integrity.key'])).to.match(/^[A-Za-z0-9]{64}$/);
     const c = container(objects);
-    expect(c.args.slice(-2)).to.deep.equal(['--key-file', '/app/keys/integrity.key']);
+    expect(c.args[c.args.indexOf('--key-file') + 1]).to.equal('/app/keys/integrity.key');
     expect(c.volumeMounts).to.deep.include({ name: 'integrity-key', mountPath: '/app/keys', readOnly: true });
     expect(findObject(objects, 'Deployment').spec.template.spec.volumes).to.deep.include({ name: 'integrity-key', secret: { secretName: 'imprimatur-integrity-key' } });
   });
