@@ -22,9 +22,11 @@ export async function runCheckConfig(argv: string[]): Promise<number> {
   try {
     const config = loadConfigFile(positionals[0]!, { secretsDir: values['secrets-dir'] });
     const receivers = countReceivers(config.alerting);
+    const detecting = config.policy.filter((r) => r.with.enforcement === 'detect').length;
     process.stdout.write(
       `${config.file}: valid — ${config.validators.length} validator(s) (${config.validators.map((v) => `${v.name}:${v.type}`).join(', ')}), ` +
-        `${config.policy.length} rule(s), ${receivers} alert receiver(s)${config.features.detectionMode ? ', detection mode ON' : ''}\n`,
+        `${config.policy.length} rule(s), ${receivers} alert receiver(s)${config.features.detectionMode ? ', detection mode ON' : ''}` +
+        `${detecting && !config.features.detectionMode ? `, ${detecting} rule(s) in detection (with.enforcement: detect)` : ''}\n`,
     );
     return 0;
   } catch (err) {
