@@ -131,6 +131,9 @@ async function decide(ctx: HandlerContext, { req, containers, signal, deadlineMs
   // Detection for the whole request (global or namespace) never blocks, not even for a failed alert.
   const neverBlocks = features.detectionMode || ctx.namespaceMode === 'detect';
   const warnings: string[] = detected.map((d) => `${detectionPrefix(d.enforcementSource!)}: would deny ${describeDenial(d)}`);
+  // An image admitted with reservations (e.g. a Notation check its verification level only logs) says so once, on the
+  // mutating pass.
+  if (phase === 'mutate') warnings.push(...results.flatMap(admittedWithReservations));
   let message: string;
   let allowed: boolean;
   if (blocking.length > 0) {
@@ -302,4 +305,10 @@ function previousImages(kind: string, old: Record<string, unknown> | null | unde
   } catch {
     return new Set();
   }
+}
+
+/** The validator's warnings for an admitted image (`details.warnings`, e.g. logged Notation checks), naming the image. */
+function admittedWithReservations(d: ImageDecision): string[] {
+  const list = d.outcome === 'admitted' ? d.details?.warnings : undefined;
+  return Array.isArray(list) ? list.filter((w): w is string => typeof w === 'string').map((w) => `image "${d.image}": ${w}`) : [];
 }

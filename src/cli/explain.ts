@@ -112,11 +112,20 @@ function formatExplanation(e: Explanation): string {
   if (e.digest) lines.push(`  digest:      ${e.digest}`);
   const formats = e.record?.verifiedFormats;
   if (Array.isArray(formats) && formats.length > 0) lines.push(`  format:      ${formats.join(', ')}`);
+  if (typeof e.record?.verificationLevel === 'string') {
+    lines.push(`  level:       ${e.record.verificationLevel}${typeof e.record.verifyTimestamp === 'string' ? ` (verifyTimestamp ${e.record.verifyTimestamp})` : ''}`);
+  }
   const roots = (e.record?.trustRoots as Array<Record<string, unknown>> | undefined) ?? [];
   for (const r of roots) {
     const by = Array.isArray(r.verifiedBy) && r.verifiedBy.length ? ` — verified ${r.verifiedBy.join(', ')}` : '';
-    lines.push(`    ${r.verified ? '✔' : '✘'} ${String(r.name)}${r.found ? `: ${String(r.found)}` : ''}${by}${r.reason ? ` — ${String(r.reason)}` : ''}`);
+    const attempts = Array.isArray(r.attempts) ? (r.attempts as SignatureChecks[]) : [];
+    // With per-signature checks below, the trust root's reason would repeat the best failure.
+    const reason = r.reason && !attempts.some((a) => a.checks) ? ` — ${String(r.reason)}` : '';
+    lines.push(`    ${r.verified ? '✔' : '✘'} ${String(r.name)}${r.found ? `: ${String(r.found)}` : ''}${by}${reason}`);
+    for (const a of attempts) lines.push(...formatSignatureChecks(a));
   }
+  const reservations = Array.isArray(e.record?.warnings) ? (e.record.warnings as string[]) : [];
+  for (const w of reservations) lines.push(`  warning:     ${w}`);
   const attestations = (e.record?.attestations as AttestationOutcome[] | undefined) ?? [];
   if (attestations.length > 0) lines.push('  attestations:');
   for (const a of attestations) {
@@ -125,4 +134,29 @@ function formatExplanation(e: Explanation): string {
     if (policy?.expression !== undefined) lines.push(`        policy (${policy.result ?? 'not evaluated'}): ${policy.expression.replace(/\s*\n\s*/g, ' ').trim()}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** One signature as a validator with per-check results records it (notation): what was checked and what became of it. */
+interface SignatureChecks {
+  signature: string;
+  verified: boolean;
+  signer?: string;
+  check?: string;
+  reason?: string;
+  hint?: string;
+  logged?: Array<{ check: string; reason: string }>;
+  checks?: Record<string, string>;
+  timestamp?: { genTime: string; tsa: string };
+}
+
+const CHECK_MARKS: Record<string, string> = { passed: '✔', failed: '✘', logged: '⚠ logged', skipped: '– skipped' };
+
+function formatSignatureChecks(a: SignatureChecks): string[] {
+  if (!a.checks) return [];
+  const lines = [`        ${a.verified ? '✔' : '✘'} signature ${a.signature}${a.signer ? ` by "${a.signer}"` : ''}`];
+  lines.push(`            ${Object.entries(a.checks).map(([check, status]) => `${check} ${CHECK_MARKS[status] ?? status}`).join(', ')}`);
+  if (a.timestamp) lines.push(`            timestamp ${a.timestamp.genTime} by "${a.timestamp.tsa}"`);
+  if (a.check && a.reason) lines.push(`            ${a.check} failed: ${a.reason}${a.hint ? ` — ${a.hint}` : ''}`);
+  for (const l of a.logged ?? []) lines.push(`            ${l.check} failed (logged only): ${l.reason}`);
+  return lines;
 }

@@ -21,6 +21,11 @@ export interface ValidationContext {
 export interface VerificationRecord {
   summary: string;
   trustRoots?: Array<{ name: string; verified: boolean; found?: string; reason?: string; [key: string]: unknown }>;
+  /**
+   * Reservations about an admitted image (one sentence each): shown to the user as admission warnings and sent with
+   * the alerts, e.g. Notation checks that the rule's verification level only logs.
+   */
+  warnings?: string[];
   /** Required attestations (rule option `attestations`), one entry each, in rule order. */
   attestations?: AttestationOutcome[];
   [key: string]: unknown;

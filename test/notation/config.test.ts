@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { loadConfigFile, parseConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
 import { parseNotationConfig, notationWarnings } from '../../src/validators/notation/config.js';
-import { parseTrustedIdentities } from '../../src/validators/notation/trusted-identities.js';
+import { identityProblem, parseTrustedIdentities, suggestedIdentity } from '../../src/validators/notation/trusted-identities.js';
+import { parsePemBundle } from '../../src/validators/notation/certificates.js';
 import { indentPem } from '../support/configs.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'notation');
@@ -93,6 +94,26 @@ ${indentPem(signer, 10)}
       verificationLevel: lenient
       verificationOverride: { integrity: log }
 `)).join('\n')).to.contain('policy[0].with.verificationLevel').and.contain('policy[0].with.verificationOverride');
+    // "A skip level cannot be customized" (Notary Project trust policy)
+    expect(problems(one(`      - name: default
+        cert: |
+${indentPem(signer, 10)}
+`, `    with:
+      verificationLevel: skip
+      verificationOverride: { revocation: skip }
+`))).to.deep.equal(['policy[0].with.verificationOverride: cannot be combined with verificationLevel: skip, which verifies nothing (as in Notation trust policies); remove one of the two']);
+  });
+
+  it('the identity suggested in hints matches exactly the signer, with RFC 4514 escaping', () => {
+    const cert = parsePemBundle(signer)[0]!;
+    const suggestion = suggestedIdentity(cert)!;
+    expect(suggestion).to.equal('x509.subject: C=DE, ST=Berlin, L=Berlin, O=Imprimatur Fixtures, CN=fixture-signer');
+    const parsed = parseTrustedIdentities([suggestion]);
+    expect(parsed.ok && identityProblem(parsed.value, cert)).to.equal(undefined);
+    // values with characters RFC 4514 escapes survive the round trip
+    const tricky = parseTrustedIdentities(['x509.subject: C=US, ST=WA, O=Acme\\, Inc.\\; \\\\ \\+1, CN=\\ padded\\ ']);
+    expect(tricky.ok && !tricky.value.any && tricky.value.identities[0]!.dn.get('O')).to.equal('Acme, Inc.; \\ +1');
+    expect(tricky.ok && !tricky.value.any && tricky.value.identities[0]!.dn.get('CN')).to.equal(' padded ');
   });
 
   it('warns at load time when a CA trust root accepts any identity ("*" written, or Connaisseur\'s implicit "*")', () => {
@@ -105,5 +126,30 @@ ${indentPem(signer, 10)}
     // a self-signed signing certificate (generate-test) pins exactly one signer: no warning for the implicit default
     expect(notationWarnings(parseNotationConfig({ ...base, trustRoots: [{ name: 'leaf', cert: signer }] }), 'v')).to.deep.equal([]);
     expect(notationWarnings(parseNotationConfig({ ...base, trustRoots: [{ name: 'ca', cert: tsaRoot, trustedIdentities: ['x509.subject: C=DE, ST=Berlin, O=X'] }] }), 'v')).to.deep.equal([]);
+  });
+
+  it('the commented notation example in helm/values.yaml, uncommented with real certificates, loads', () => {
+    const values = readFileSync(join(import.meta.dirname, '..', '..', 'helm', 'values.yaml'), 'utf8');
+    // Uncomment the example validator and its rule (the lines from `# - name: acme-notation` / `# - pattern:
+    // "registry.acme.example/*"` while they stay commented at the same indentation).
+    const lines = values.split('\n');
+    const uncomment = (start: RegExp): void => {
+      const i = lines.findIndex((l) => start.test(l));
+      expect(i, `helm/values.yaml has no line matching ${start}`).to.be.greaterThan(0);
+      for (let j = i; j < lines.length && /^ {4}# (- | {2})/.test(lines[j]!); j++) lines[j] = lines[j]!.replace(/^( {4})# /, '$1');
+    };
+    uncomment(/^ {4}# - name: acme-notation$/);
+    uncomment(/^ {4}# - pattern: "registry\.acme\.example\/\*"$/);
+    let text = lines.join('\n');
+    const pems = [signer, tsaRoot];
+    text = text.replace(/( *)-----BEGIN CERTIFICATE-----\n *\.\.\.\n *-----END CERTIFICATE-----/g, (_m, indent: string) => indentPem(pems.shift()!, indent.length));
+    expect(pems, 'both placeholder certificates (cert, tsCert) were replaced').to.have.length(0);
+    const config = parseConfig(text, 'helm/values.yaml');
+    const validator = config.validators.find((v) => v.name === 'acme-notation');
+    expect(validator?.type).to.equal('notation');
+    expect(validator?.trustRoots?.map((r) => r.name)).to.deep.equal(['release']);
+    const rule = config.policy.find((r) => r.pattern === 'registry.acme.example/*');
+    expect(rule?.validator).to.equal('acme-notation');
+    expect(rule?.with).to.include({ trustRoot: 'release', verificationLevel: 'strict' });
   });
 });

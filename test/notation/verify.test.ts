@@ -57,6 +57,8 @@ describe('notation validator (real notation CLI, real registry, real TSA)', func
     expect(r.ok).to.equal(false);
     expect(r.ok || r.code).to.equal('NO_SIGNATURES');
     expect(r.ok || r.message).to.contain('notation sign').and.contain(img.digest);
+    // audit enforces integrity "if a signature is present": an unsigned image still fails, in notation as here
+    expect(await bothAgree(img.ref, img.direct, root, { level: 'audit' }, { verificationLevel: 'audit' })).to.equal(false);
   });
 
   it('untrusted signer: denied (authenticity, naming the certificate subject) at strict and permissive; admitted at audit; notation agrees', async () => {
@@ -68,7 +70,11 @@ describe('notation validator (real notation CLI, real registry, real TSA)', func
     expect(await bothAgree(img.ref, img.direct, root, { level: 'audit' }, { verificationLevel: 'audit' })).to.equal(true);
     const r = await runValidator(makeValidator(w.reg, [root]), img.ref, { trustRoot: 'release' });
     expect(r.ok || r.code).to.equal('SIGNATURE_INVALID');
-    expect(r.ok || r.message).to.contain('authenticity check failed').and.contain('CN=other').and.contain('trust root "release"').and.contain('add the signer');
+    expect(r.ok || r.message).to.contain('by "C=US, ST=WA, L=Seattle, O=Imprimatur Test, OU=Release, CN=other": authenticity check failed: its certificate chain (root "C=US, ST=WA, O=Imprimatur Test, CN=other Root CA") contains no certificate of trust root "release"')
+      .and.contain('(sign with a certificate issued by trust root "release", or, if this signer is trusted, add its root CA certificate to the trust root\'s cert)');
+    // the record says which checks ran: integrity passed, authenticity failed, nothing after it
+    const attempt = (r as { record: { trustRoots: Array<{ attempts: Array<{ checks: unknown }> }> } }).record.trustRoots[0]!.attempts[0]!;
+    expect(attempt.checks).to.deep.equal({ integrity: 'passed', authenticity: 'failed' });
   });
 
   it('wrong identity: the CA is trusted but the subject is not listed: denied naming both; notation agrees', async () => {
@@ -77,7 +83,11 @@ describe('notation validator (real notation CLI, real registry, real TSA)', func
     const root: RootSpec = { name: 'release', cert: rootOf(w.release).certPem, trustedIdentities: ['x509.subject: C=US, ST=WA, O=Imprimatur Test, CN=someone-else'] };
     expect(await bothAgree(img.ref, img.direct, root, { level: 'strict' })).to.equal(false);
     const r = await runValidator(makeValidator(w.reg, [root]), img.ref, { trustRoot: 'release' });
-    expect(r.ok || r.message).to.contain('not one of the trusted identities').and.contain('CN=release').and.contain('CN=someone-else');
+    expect(r.ok || r.message).to.contain('not one of the trusted identities').and.contain('CN=release').and.contain('CN=someone-else')
+      .and.contain('if this signer is trusted, add "x509.subject: C=US, ST=WA, L=Seattle, O=Imprimatur Test, OU=Release, CN=release" to trust root "release"\'s trustedIdentities');
+    // the identity suggested in the hint is one Notation accepts, and it admits exactly this signer
+    const suggested = { ...root, trustedIdentities: ['x509.subject: C=US, ST=WA, L=Seattle, O=Imprimatur Test, OU=Release, CN=release'] };
+    expect(await bothAgree(img.ref, img.direct, suggested, { level: 'strict' })).to.equal(true);
     // the matching identity (a subset of the subject) is accepted
     const good = { ...root, trustedIdentities: ['x509.subject: C=US, ST=WA, O=Imprimatur Test, OU=Release'] };
     expect(await bothAgree(img.ref, img.direct, good, { level: 'strict' })).to.equal(true);
@@ -147,6 +157,12 @@ describe('notation validator (real notation CLI, real registry, real TSA)', func
       const p = await runValidator(v, plain.ref, { trustRoot: 'release', verificationLevel: 'permissive' }, after25h);
       expect(p.ok).to.equal(true);
       expect(JSON.stringify(p.ok && p.outcome.details)).to.contain('"check":"expiry"');
+      // admitted with a reservation the webhook shows as an admission warning
+      expect(p.ok && p.outcome.details.warnings).to.deep.equal([
+        'verificationLevel permissive: expiry failed (logged only) for the Notation signature by "C=US, ST=WA, L=Seattle, O=Imprimatur Test, OU=Release, CN=release" (trust root "release")',
+      ]);
+      const before = await runValidator(v, plain.ref, { trustRoot: 'release', verificationLevel: 'permissive' });
+      expect(before.ok && before.outcome.details.warnings).to.equal(undefined);
     });
 
     it('timestamped signature: admitted after the certificate expired (the TSA proves it was signed in time), with tsCert', async () => {
@@ -163,7 +179,8 @@ describe('notation validator (real notation CLI, real registry, real TSA)', func
       const root: RootSpec = { name: 'release', cert: rootPem, tsCert: w.tsa.root.certPem };
       expect(await bothAgree(plain.ref, plain.direct, root, { level: 'strict' })).to.equal(false);
       const r = await runValidator(makeValidator(w.reg, [root]), plain.ref, { trustRoot: 'release' });
-      expect(r.ok || r.message).to.contain('no timestamp countersignature was found');
+      expect(r.ok || r.message).to.contain('authenticTimestamp check failed: the signature by "C=US, ST=WA, L=Seattle, O=Imprimatur Test, OU=Release, CN=release" carries no RFC 3161 timestamp, but trust root "release" has tsCert and verifyTimestamp is always')
+        .and.contain('or set with.verifyTimestamp: afterCertExpiry');
       expect(await bothAgree(plain.ref, plain.direct, root, { level: 'strict', verifyTimestamp: 'afterCertExpiry' }, { verifyTimestamp: 'afterCertExpiry' })).to.equal(true);
       expect(await bothAgree(plain.ref, plain.direct, root, { level: 'permissive' }, { verificationLevel: 'permissive' })).to.equal(true);
     });

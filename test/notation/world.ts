@@ -25,8 +25,11 @@ export interface World {
   release: TestCertificate;
   /** An unrelated root → leaf "other" (key "other"). */
   other: TestCertificate;
-  /** Pushes a fresh image and returns `host/repo@digest` for the front (what Imprimatur sees) and for direct signing. */
-  image(repo: string): Promise<{ ref: string; direct: string; digest: string }>;
+  /**
+   * Pushes a fresh image and returns `host/repo@digest` for the front (what Imprimatur sees) and for direct signing,
+   * and `host/repo:tag` (the front) as a workload would name it.
+   */
+  image(repo: string): Promise<{ ref: string; direct: string; digest: string; tagged: string }>;
   stop(): Promise<void>;
 }
 
@@ -44,9 +47,10 @@ export async function startWorld(): Promise<World> {
   return {
     reg, tsa, cli, pki, quickCert, release, other,
     async image(repo) {
-      const img = await reg.pushRandomImage(repo, `v${++n}`, { seed: `${repo}-${n}-${Date.now()}` });
+      const tag = `v${++n}`;
+      const img = await reg.pushRandomImage(repo, tag, { seed: `${repo}-${n}-${Date.now()}` });
       const directHost = new URL(reg.directUrl).host;
-      return { ref: `${reg.host}/${repo}@${img.digest}`, direct: `${directHost}/${repo}@${img.digest}`, digest: img.digest };
+      return { ref: `${reg.host}/${repo}@${img.digest}`, direct: `${directHost}/${repo}@${img.digest}`, digest: img.digest, tagged: `${reg.host}/${repo}:${tag}` };
     },
     async stop() {
       await tsa.stop();

@@ -23,7 +23,12 @@ export const notationValidatorType: ValidatorType = {
     return checkNotationConfig(config, env.path);
   },
   checkRuleOptions(options: RuleOptions, config: ValidatorConfig, path: string): ConfigProblem[] {
-    return checkPolicyOptions(options, config, path);
+    const problems = checkPolicyOptions(options, config, path);
+    // The Notary Project trust policy: "A skip level cannot be customized."
+    if (options.verificationLevel === 'skip' && options.verificationOverride !== undefined) {
+      problems.push({ path: `${path}.verificationOverride`, message: 'cannot be combined with verificationLevel: skip, which verifies nothing (as in Notation trust policies); remove one of the two' });
+    }
+    return problems;
   },
   create(config: ValidatorConfig, env: ValidatorEnvironment): Validator {
     const parsed = parseNotationConfig(config);

@@ -3,7 +3,8 @@
  * level in force, what was found, and per trust root what each signature passed or failed, by check.
  */
 import type { VerificationRecord } from '../types.js';
-import type { CheckResult } from './verify-signature.js';
+import type { Check } from './levels.js';
+import type { CheckResult, CheckStatus } from './verify-signature.js';
 
 export interface SignatureAttempt {
   /** e.g. `sha256:1234abcd… (JWS)`. */
@@ -16,6 +17,8 @@ export interface SignatureAttempt {
   hint?: string;
   /** Failures the level only logs. */
   logged?: Array<{ check: string; reason: string }>;
+  /** Each check, in the Notary Project's order: passed, failed (enforced), logged (failed, only logged) or skipped. */
+  checks?: Partial<Record<Check, CheckStatus>>;
   timestamp?: { genTime: string; tsa: string };
 }
 
@@ -39,14 +42,16 @@ export interface NotationRecord extends VerificationRecord {
   policy?: { trustRoots: string[]; threshold: number; required: string[] };
   signatures?: { found: number; skipped: string[] };
   trustRoots: NotationTrustRootRecord[];
+  /** Admitted although checks failed that the level only logs: one sentence per trust root (admission warnings). */
+  warnings?: string[];
 }
 
-const STAGE = ['load', 'integrity', 'authenticity', 'expiry', 'authenticTimestamp', 'revocation'];
+const STAGE = ['integrity', 'authenticity', 'expiry', 'authenticTimestamp', 'revocation'];
 
 /** The failed attempt that got furthest through the checks (the most telling reason). */
 export function bestFailure(attempts: SignatureAttempt[]): SignatureAttempt | undefined {
   const failed = attempts.filter((a) => !a.verified);
-  return failed.sort((a, b) => STAGE.indexOf(b.check ?? 'load') - STAGE.indexOf(a.check ?? 'load'))[0];
+  return failed.sort((a, b) => STAGE.indexOf(b.check ?? '') - STAGE.indexOf(a.check ?? ''))[0];
 }
 
 export function describeAttempt(a: SignatureAttempt): string {

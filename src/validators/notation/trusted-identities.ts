@@ -118,7 +118,7 @@ export function parseTrustedIdentities(list: string[]): { ok: true; value: Trust
       return;
     }
     try {
-      identities.push({ text, index, dn: parseDistinguishedName(text.slice(PREFIX.length).trim()) });
+      identities.push({ text, index, dn: parseDistinguishedName(text.slice(PREFIX.length).trimStart()) });
     } catch (err) {
       problems.push({ index, message: `"${text}" is not a valid X.509 subject: ${(err as Error).message}` });
     }
@@ -162,4 +162,22 @@ export function identityProblem(identities: TrustedIdentities, leaf: ParsedCerti
   if (!subject.ok) return `signing certificate "${leaf.subject}": ${subject.reason}`;
   if (identities.identities.some((id) => isSubset(id.dn, subject.dn))) return undefined;
   return `signing certificate "${leaf.subject}" is not one of the trusted identities (${identities.identities.map((i) => i.text).join('; ')})`;
+}
+
+/** RFC 4514 escaping of an attribute value as Notation reads it. */
+function escapeValue(value: string): string {
+  let out = value.replace(/[\\,;+"<>=#]/g, (c) => `\\${c}`);
+  if (out.startsWith(' ')) out = `\\${out}`;
+  if (out.endsWith(' ') && !out.endsWith('\\ ')) out = `${out.slice(0, -1)}\\ `;
+  return out;
+}
+
+/**
+ * The trusted identity that matches exactly this signing certificate (`x509.subject: C=…, ST=…, O=…, CN=…`), for
+ * hints; undefined when no identity can match it (see certificateSubject).
+ */
+export function suggestedIdentity(cert: ParsedCertificate): string | undefined {
+  const subject = certificateSubject(cert);
+  if (!subject.ok) return undefined;
+  return `${PREFIX} ${[...subject.dn].map(([type, value]) => `${type}=${escapeValue(value)}`).join(', ')}`;
 }

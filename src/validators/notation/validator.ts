@@ -17,8 +17,27 @@ interface Opened {
   candidate: SignatureCandidate;
   label: string;
   env?: EnvelopeContent;
+  /** Integrity failure (the signature artifact, the envelope or the signed descriptor). */
   failure?: CheckResult;
-  loadProblem?: string;
+}
+
+const SIGNATURE_ARTIFACT_HINT = 'the registry lists a signature artifact that cannot be used for this image; sign this image digest again with `notation sign`, and remove the broken artifact';
+
+/**
+ * Admission warnings for an admitted image whose counting signatures passed only because the level logs some
+ * failures: one per trust root that has no signature passing every check.
+ */
+function loggedWarnings(roots: NotationTrustRootRecord[], level: Level): string[] {
+  const warnings: string[] = [];
+  for (const root of roots.filter((r) => r.verified)) {
+    const verified = root.attempts.filter((a) => a.verified);
+    if (verified.some((a) => !a.logged)) continue;
+    const a = verified[0]!;
+    // Short (the API server may cut warnings at 256 characters): the reasons are in the log and in `imprimatur explain`.
+    const failed = (a.logged ?? []).map((l) => l.check).join(', ');
+    warnings.push(`verificationLevel ${level}: ${failed} failed (logged only) for the Notation signature${a.signer ? ` by "${a.signer}"` : ''} (trust root "${root.name}")`);
+  }
+  return warnings;
 }
 
 export class NotationValidator implements Validator {
@@ -76,10 +95,11 @@ export class NotationValidator implements Validator {
     const settings: VerificationSettings = { actions: act, verifyTimestamp, now: ctx.now() };
     record.trustRoots = roots.map((root) => {
       const attempts: SignatureAttempt[] = opened.map((o): SignatureAttempt => {
-        if (o.loadProblem) return { signature: o.label, verified: false, reason: o.loadProblem };
-        if (o.failure) return { signature: o.label, verified: false, signer: o.env?.certificates[0]?.subject, check: o.failure.check, reason: o.failure.failure, hint: o.failure.hint };
+        if (o.failure) {
+          return { signature: o.label, verified: false, signer: o.env?.certificates[0]?.subject, check: o.failure.check, reason: o.failure.failure, hint: o.failure.hint, checks: { integrity: 'failed' } };
+        }
         const v = verifyAgainstRoot(o.env!, root!, settings);
-        const attempt: SignatureAttempt = { signature: o.label, verified: v.verified, signer: v.signer, timestamp: v.timestamp };
+        const attempt: SignatureAttempt = { signature: o.label, verified: v.verified, signer: v.signer, timestamp: v.timestamp, checks: v.checks };
         if (v.failed) Object.assign(attempt, { check: v.failed.check, reason: v.failed.failure, hint: v.failed.hint });
         if (v.logged.length > 0) attempt.logged = loggedResults(v.logged);
         return attempt;
@@ -97,6 +117,8 @@ export class NotationValidator implements Validator {
         ctx.logger.warn({ validator: this.name, image: image.original, trustRoot: root.name, signature: a.signature, level, logged: a.logged }, 'notation: checks failed that the verification level only logs');
       }
     }
+    const warnings = loggedWarnings(record.trustRoots, level);
+    if (warnings.length > 0) record.warnings = warnings;
     const signedBy = record.trustRoots.filter((r) => r.verified).map((r) => r.name);
     const verdict = decide(policy, signedBy, opened.length, image.original);
     if (!verdict.ok) {
@@ -119,7 +141,10 @@ export class NotationValidator implements Validator {
   private open(candidate: SignatureCandidate, target: TargetDescriptor): Opened {
     const format = candidate.mediaType === 'application/cose' ? 'COSE' : 'JWS';
     const label = `${candidate.digest.slice(0, 19)}… (${candidate.mediaType ? format : 'unknown'})`;
-    if (candidate.problem || !candidate.envelope || !candidate.mediaType) return { candidate, label, loadProblem: candidate.problem ?? 'not loaded' };
+    if (candidate.problem || !candidate.envelope || !candidate.mediaType) {
+      // The signature artifact itself is unusable (not this image's, malformed, missing, too large): integrity.
+      return { candidate, label, failure: integrityFailure(candidate.problem ?? 'the signature could not be loaded', SIGNATURE_ARTIFACT_HINT) };
+    }
     try {
       const env = openEnvelope(candidate.mediaType, candidate.envelope);
       const problem = payloadProblem(env.payload, target);

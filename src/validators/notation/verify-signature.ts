@@ -10,7 +10,7 @@ import { SCHEME_SIGNING_AUTHORITY, type EnvelopeContent } from './envelope.js';
 import type { Action, Check } from './levels.js';
 import { revocationProblem } from './revocation.js';
 import { TimestampError, verifyTimestamp } from './timestamp.js';
-import { identityProblem } from './trusted-identities.js';
+import { identityProblem, suggestedIdentity } from './trusted-identities.js';
 
 export interface CheckResult {
   check: Check;
@@ -21,12 +21,17 @@ export interface CheckResult {
   hint?: string;
 }
 
+/** What became of one check for one signature (explain, alerts). */
+export type CheckStatus = 'passed' | 'failed' | 'logged' | 'skipped';
+
 export interface SignatureVerdict {
   verified: boolean;
   /** The first enforced failure (the reason the signature does not count). */
   failed?: CheckResult;
   /** Logged failures (did not deny). */
   logged: CheckResult[];
+  /** Each check run (or skipped) so far, in the order of the Notary Project's steps. */
+  checks: Partial<Record<Check, CheckStatus>>;
   /** Subject of the signing certificate. */
   signer: string;
   /** Trusted time of signing when a timestamp verified. */
@@ -46,13 +51,16 @@ export interface TargetDescriptor {
   size: number;
 }
 
-const HINTS: Record<Check, string> = {
-  integrity: 'the signature or the image was altered, or the signature is for another image; sign this image digest again with `notation sign`',
-  authenticity: 'sign with a certificate issued by this trust root, or add the signer\'s root CA to the trust root\'s `cert`',
-  authenticTimestamp: 're-sign with a currently valid certificate, or sign with a timestamp (`notation sign --timestamp-url …`) and add the TSA root as the trust root\'s `tsCert`',
-  expiry: 'the signer set an expiry (`notation sign --expiry`); sign the image again, or set with.verificationOverride.expiry: log to accept expired signatures',
-  revocation: 'revocation cannot be checked offline; set with.verificationOverride.revocation: log (or skip) to accept this, or use a certificate without CRL/OCSP endpoints',
-};
+/** A failed check: what is wrong (naming the certificate) and what to do about it. */
+interface Finding {
+  failure: string;
+  hint: string;
+}
+
+const INTEGRITY_HINT = 'the signature or the image was altered, or the signature is for another image; sign this image digest again with `notation sign`';
+const EXPIRY_HINT = 'the signer set an expiry (`notation sign --expiry`); sign the image again, or set with.verificationOverride.expiry: log to accept expired signatures';
+const REVOCATION_HINT = 'set with.verificationOverride.revocation: log (or skip) to accept certificates whose revocation cannot be checked offline, or sign with a certificate without CRL/OCSP endpoints';
+const RESIGN_OR_TIMESTAMP = 're-sign with a currently valid certificate, or sign with a timestamp (`notation sign --timestamp-url …`) and add the TSA root certificate as the trust root\'s tsCert';
 
 /** Checks the payload's targetArtifact against the image descriptor: digest, media type and size. */
 export function payloadProblem(payload: Buffer, target: TargetDescriptor): string | undefined {
@@ -74,32 +82,76 @@ function chainTrusted(chain: ParsedCertificate[], root: NotationTrustRoot): bool
   return chain.some((c) => root.certificates.some((t) => t.der.equals(c.der)));
 }
 
-function authenticTimestamp(env: EnvelopeContent, root: NotationTrustRoot, s: VerificationSettings): { failure?: string; timestamp?: SignatureVerdict['timestamp'] } {
+function authenticity(env: EnvelopeContent, root: NotationTrustRoot): Finding | undefined {
+  const leaf = env.certificates[0]!;
+  if (env.signingScheme === SCHEME_SIGNING_AUTHORITY) {
+    return {
+      failure: `signing certificate "${leaf.subject}" uses signing scheme notary.x509.signingAuthority (a signing service such as AWS Signer), which needs a signing-authority trust store and the service's verification plugin; Imprimatur's notation trust roots are CA trust stores`,
+      hint: 'sign with a key and certificate of your own CA (signing scheme notary.x509), or verify this image with the signing service\'s own tooling',
+    };
+  }
+  if (!chainTrusted(env.certificates, root)) {
+    const top = env.certificates[env.certificates.length - 1]!;
+    return {
+      failure: `its certificate chain (root "${top.subject}") contains no certificate of trust root "${root.name}"`,
+      hint: `sign with a certificate issued by trust root "${root.name}", or, if this signer is trusted, add its root CA certificate to the trust root's cert`,
+    };
+  }
+  const identity = identityProblem(root.identities, leaf);
+  if (!identity) return undefined;
+  const suggestion = suggestedIdentity(leaf);
+  return {
+    failure: identity,
+    hint: suggestion
+      ? `if this signer is trusted, add "${suggestion}" to trust root "${root.name}"'s trustedIdentities; otherwise sign with the certificate of a listed identity`
+      : 'sign with the certificate of a listed identity',
+  };
+}
+
+function authenticTimestamp(env: EnvelopeContent, root: NotationTrustRoot, s: VerificationSettings): { finding?: Finding; timestamp?: SignatureVerdict['timestamp'] } {
   const chain = env.certificates;
   if (env.signingScheme === SCHEME_SIGNING_AUTHORITY) {
     const bad = chain.map((c) => validityProblem(c, env.signingTime, `the authentic signing time ${env.signingTime.toISOString()}`)).find(Boolean);
-    return { failure: bad };
+    return { finding: bad ? { failure: bad, hint: 'sign the image again with a currently valid certificate' } : undefined };
   }
   const expiredNow = chain.some((c) => s.now.getTime() > c.notAfter.getTime());
   const triggered = root.tsaRoots.length > 0 && (s.verifyTimestamp === 'always' || expiredNow);
   if (!triggered) {
     const bad = chain.map((c) => validityProblem(c, s.now, 'the time of verification')).find(Boolean);
-    return { failure: bad ? `${bad}${root.tsaRoots.length === 0 ? ' and no tsCert is configured to accept a timestamp instead' : ''}` : undefined };
+    if (!bad) return {};
+    return root.tsaRoots.length === 0
+      ? { finding: { failure: `${bad}, and trust root "${root.name}" has no tsCert to accept a timestamp instead`, hint: RESIGN_OR_TIMESTAMP } }
+      : { finding: { failure: bad, hint: RESIGN_OR_TIMESTAMP } };
   }
   if (!env.timestampToken || env.timestampToken.length === 0) {
-    return { failure: 'no timestamp countersignature was found in the signature, but trust root has tsCert (verifyTimestamp: ' + s.verifyTimestamp + ')' };
+    return {
+      finding: {
+        failure: `the signature by "${chain[0]!.subject}" carries no RFC 3161 timestamp, but trust root "${root.name}" has tsCert and verifyTimestamp is ${s.verifyTimestamp}`,
+        hint: s.verifyTimestamp === 'always'
+          ? 'sign with a timestamp (`notation sign --timestamp-url … --timestamp-root-cert …`), or set with.verifyTimestamp: afterCertExpiry to require the timestamp only once the certificate has expired'
+          : RESIGN_OR_TIMESTAMP,
+      },
+    };
   }
   try {
     const ts = verifyTimestamp(env.timestampToken, env.signature, root.tsaRoots);
+    const resign = 'the signature was timestamped outside its certificate\'s validity; sign the image again with a currently valid certificate';
     for (const c of chain) {
-      if (ts.lower.getTime() < c.notBefore.getTime()) return { failure: `the timestamp ${ts.genTime.toISOString()} may be before certificate "${c.subject}" became valid (${c.notBefore.toISOString()})` };
-      if (ts.upper.getTime() > c.notAfter.getTime()) return { failure: `the timestamp ${ts.genTime.toISOString()} may be after certificate "${c.subject}" expired (${c.notAfter.toISOString()})` };
+      if (ts.lower.getTime() < c.notBefore.getTime()) return { finding: { failure: `the timestamp ${ts.genTime.toISOString()} may be before certificate "${c.subject}" became valid (${c.notBefore.toISOString()})`, hint: resign } };
+      if (ts.upper.getTime() > c.notAfter.getTime()) return { finding: { failure: `the timestamp ${ts.genTime.toISOString()} may be after certificate "${c.subject}" expired (${c.notAfter.toISOString()})`, hint: resign } };
     }
     const tsaRevocation = revocationProblem(ts.tsaChain, 'TSA certificate');
-    if (tsaRevocation) return { failure: tsaRevocation };
+    if (tsaRevocation) return { finding: { failure: tsaRevocation, hint: REVOCATION_HINT } };
     return { timestamp: { genTime: ts.genTime.toISOString(), tsa: ts.tsaChain[0]!.subject } };
   } catch (err) {
-    if (err instanceof TimestampError) return { failure: `timestamp countersignature invalid: ${err.message}` };
+    if (err instanceof TimestampError) {
+      return {
+        finding: {
+          failure: `the timestamp countersignature of the signature by "${chain[0]!.subject}" is invalid: ${err.message}`,
+          hint: `if the timestamp authority is trusted, add its root certificate to trust root "${root.name}"'s tsCert; otherwise sign again with a trusted timestamp authority`,
+        },
+      };
+    }
     throw err;
   }
 }
@@ -107,41 +159,48 @@ function authenticTimestamp(env: EnvelopeContent, root: NotationTrustRoot, s: Ve
 /** Runs the checks after integrity (which the caller established by opening the envelope and checking the payload). */
 export function verifyAgainstRoot(env: EnvelopeContent, root: NotationTrustRoot, s: VerificationSettings): SignatureVerdict {
   const leaf = env.certificates[0]!;
-  const verdict: SignatureVerdict = { verified: false, logged: [], signer: leaf.subject };
-  const record = (check: Check, failure: string | undefined): boolean => {
+  const verdict: SignatureVerdict = { verified: false, logged: [], checks: { integrity: 'passed' }, signer: leaf.subject };
+  /** Records a check's result; false when an enforced failure ends the verification of this signature. */
+  const record = (check: Check, run: () => Finding | undefined): boolean => {
     const action = s.actions[check];
-    if (!failure || action === 'skip') return true;
-    const result: CheckResult = { check, action, failure, hint: HINTS[check] };
+    if (action === 'skip') {
+      verdict.checks[check] = 'skipped';
+      return true;
+    }
+    const finding = run();
+    if (!finding) {
+      verdict.checks[check] = 'passed';
+      return true;
+    }
+    const result: CheckResult = { check, action, failure: finding.failure, hint: finding.hint };
     if (action === 'enforce') {
+      verdict.checks[check] = 'failed';
       verdict.failed = result;
       return false;
     }
+    verdict.checks[check] = 'logged';
     verdict.logged.push(result);
     return true;
   };
-  let authenticity: string | undefined;
-  if (env.signingScheme === SCHEME_SIGNING_AUTHORITY) {
-    authenticity = `signing certificate "${leaf.subject}" uses signing scheme notary.x509.signingAuthority, which needs a signing-authority trust store; Imprimatur's notation trust roots are CA trust stores`;
-  } else if (!chainTrusted(env.certificates, root)) {
-    authenticity = `signing certificate "${leaf.subject}" does not chain to a certificate of trust root "${root.name}"`;
-  } else {
-    authenticity = identityProblem(root.identities, leaf);
-  }
-  if (!record('authenticity', authenticity)) return verdict;
-  const expiry = env.expiry && s.now.getTime() >= env.expiry.getTime() ? `the signature by "${leaf.subject}" expired at ${env.expiry.toISOString()}` : undefined;
-  if (!record('expiry', expiry)) return verdict;
-  if (s.actions.authenticTimestamp !== 'skip') {
+  if (!record('authenticity', () => authenticity(env, root))) return verdict;
+  const expired = (): Finding | undefined =>
+    env.expiry && s.now.getTime() >= env.expiry.getTime() ? { failure: `the signature by "${leaf.subject}" expired at ${env.expiry.toISOString()}`, hint: EXPIRY_HINT } : undefined;
+  if (!record('expiry', expired)) return verdict;
+  const timestamped = (): Finding | undefined => {
     const ts = authenticTimestamp(env, root, s);
     verdict.timestamp = ts.timestamp;
-    if (!record('authenticTimestamp', ts.failure)) return verdict;
-  }
-  if (s.actions.revocation !== 'skip') {
-    if (!record('revocation', revocationProblem(env.certificates, 'certificate'))) return verdict;
-  }
+    return ts.finding;
+  };
+  if (!record('authenticTimestamp', timestamped)) return verdict;
+  const revocation = (): Finding | undefined => {
+    const problem = revocationProblem(env.certificates, 'certificate');
+    return problem ? { failure: problem, hint: REVOCATION_HINT } : undefined;
+  };
+  if (!record('revocation', revocation)) return verdict;
   verdict.verified = true;
   return verdict;
 }
 
-export function integrityFailure(message: string): CheckResult {
-  return { check: 'integrity', action: 'enforce', failure: message, hint: HINTS.integrity };
+export function integrityFailure(message: string, hint = INTEGRITY_HINT): CheckResult {
+  return { check: 'integrity', action: 'enforce', failure: message, hint };
 }
