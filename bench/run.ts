@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: prints a short table (stderr) and one JSON document (stdout). Every figure is measured
- * against a baseline in the same run. Traffic goes to 127.0.0.1 only and is bounded in count and time.
+ * against a baseline in the same run. Traffic goes to loopback only (127.0.0.1; the hostile registry of the attack
+ * figure also listens on 127.0.0.2…101) and is bounded in count and time.
  * Sizes: BENCH_WARM_REQUESTS (default 3000 per round), BENCH_CONCURRENCY (16), BENCH_COLD_ITERATIONS (100),
  * BENCH_FANOUT_ITERATIONS (10), BENCH_MEMORY_REQUESTS (100000).
  * Fan-out and memory run against the webhook as its own process from dist/ (`npm run bench` builds first).
@@ -9,6 +10,7 @@ import { cpus } from 'node:os';
 import { cold } from './cold.js';
 import { fanout } from './fanout.js';
 import { memory } from './memory.js';
+import { attack, attackRows } from './attack.js';
 import { setup } from './setup.js';
 import { warm } from './warm.js';
 
@@ -23,12 +25,14 @@ async function main(): Promise<void> {
     const c = await cold(b, num('BENCH_COLD_ITERATIONS', 100));
     const f = await fanout(b, num('BENCH_FANOUT_ITERATIONS', 10));
     const m = await memory(b, num('BENCH_MEMORY_REQUESTS', 100_000), concurrency);
+    const a = await attack();
     const doc = {
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, platform: process.platform },
       warm: { ...w, throughputRatio: round(w.throughputRatio), cpuRatio: round(w.cpuRatio), target: '>= 0.8' },
       cold: { ...c, ratio: round(c.ratio), target: '<= 1.3' },
       fanout: { ...f, latencyRatio: round(f.latencyRatio), target: 'registryRequests == expectedRegistryRequests, latencyRatio <= 2' },
       memory: { ...m, target: 'rssMiB (webhook process) < 150, no growth in the last half' },
+      hostileRegistry: { ...a, target: 'peak RSS of every round below the chart memory limit; the process survives; every answer a denial' },
     };
     const rows: Array<[string, string, string, string]> = [
       ['warm throughput (req/s)', round(w.throughput, 0).toString(), `baseline ${round(w.baselineThroughput, 0)}`, `ratio ${round(w.throughputRatio)} (>= 0.8)`],
@@ -39,6 +43,7 @@ async function main(): Promise<void> {
       ['fan-out latency (ms)', round(f.latencyMs).toString(), `one image ${round(f.oneImageLatencyMs)}`, `ratio ${round(f.latencyRatio)} (<= 2)`],
       ['fan-out CPU per request (ms)', `webhook ${round(f.webhookCpuMs, 0)} + registry ${round(f.registryCpuMs, 0)}`, `one image ${round(f.oneImageWebhookCpuMs, 0)} + ${round(f.oneImageRegistryCpuMs, 0)}`, `CPU floor ratio ${round(f.cpuFloorRatio)} (${cpus().length} cores)`],
       ['webhook process RSS (MiB)', m.rssMiB.toString(), `at half ${m.rssAtHalfMiB}, start ${m.rssStartMiB}`, `growth ${m.lastHalfGrowthMiB}, ${m.requests} req, errors ${m.errors} (< 150)`],
+      ...attackRows(a),
       ['bench process RSS (MiB)', m.benchProcessRssMiB.toString(), 'tsx + load generator + registry front + in-process webhook', 'not a target'],
     ];
     const width = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length)));

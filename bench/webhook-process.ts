@@ -23,6 +23,9 @@ export interface WebhookProcess {
   post(body: string): Promise<{ status: number; text: string }>;
   /** Samples of GET /metrics (name → summed value over all label sets). */
   metrics(): Promise<Map<string, number>>;
+  /** How the process ended (undefined while it runs) and the tail of what it wrote to stderr. */
+  exit(): { code: number | null; signal: string | null } | undefined;
+  stderrTail(): string;
   /** Writes a new config and waits until the webhook's file watcher has loaded it (config_reloads_total{result="success"} + 1). */
   reload(configYaml: string): Promise<void>;
   close(): Promise<void>;
@@ -62,7 +65,10 @@ export async function startWebhookProcess(configYaml: string, tls: { cert: strin
       reject(new Error(`the webhook process exited (${code}):\n${err}`));
     });
   });
-  child.stderr!.resume();
+  let tail = '';
+  let ended: { code: number | null; signal: string | null } | undefined;
+  child.on('exit', (code, signal) => { ended = { code, signal }; });
+  child.stderr!.on('data', (b: Buffer) => { tail = (tail + b.toString()).slice(-4000); });
   const dispatcher = new Agent({ keepAliveTimeout: 60_000, connect: { ca: tls.cert } });
   const get = async (path: string) => {
     const res = await request(`${url}${path}`, { dispatcher });
@@ -89,6 +95,8 @@ export async function startWebhookProcess(configYaml: string, tls: { cert: strin
       return { status: res.statusCode, text: await res.body.text() };
     },
     metrics,
+    exit: () => ended,
+    stderrTail: () => tail,
     async reload(configYaml) {
       const before = await reloads();
       writeFileSync(configFile, configYaml);

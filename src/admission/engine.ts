@@ -14,6 +14,7 @@ import { findValidatorType } from '../validators/index.js';
 import type { ValidationContext, ValidationOutcome, Validator, ValidatorEnvironment, VerificationRecord } from '../validators/types.js';
 import type { ImageDecision } from './types.js';
 import { cacheKey } from '../cache/key.js';
+import { attachLease, DEFAULT_LIMITS, processBytes, RequestBytes } from '../registry/byte-budget.js';
 import type { ResultStore } from '../cache/types.js';
 import { VerificationCache, type CachedValidation } from '../cache/verification-cache.js';
 
@@ -177,7 +178,18 @@ export class Engine {
       if (pinned instanceof ImprimaturError || this.matcher.match(pinned)?.rule !== rule) return undefined;
       return this.cacheKeyOf(validator, options, pinned.normalized);
     };
-    const r = await withDeadline(this.cache.validate(key, ctx.signal, (signal) => validator.validate(reference, options, { ...ctx, signal }), pinnedKey), ctx.signal, validator.name);
+    const run = async (signal: AbortSignal): Promise<ValidationOutcome> => {
+      // Everything this verification reads from registries is reserved against its request's share of the process's
+      // byte budget, found by the registry client through `signal`, and released when the verification ends.
+      const lease = (ctx.bytes ?? new RequestBytes(processBytes, DEFAULT_LIMITS.bytesPerRequestMiB * 1024 * 1024)).lease();
+      attachLease(signal, lease);
+      try {
+        return await validator.validate(reference, options, { ...ctx, signal });
+      } finally {
+        lease.releaseAll();
+      }
+    };
+    const r = await withDeadline(this.cache.validate(key, ctx.signal, run, pinnedKey), ctx.signal, validator.name);
     if (r.error) throw new CachedDenial(r.error, r.source);
     return { outcome: r.outcome!, source: r.source };
   }

@@ -6,6 +6,7 @@ import { detectionPrefix, resolveEnforcement, type NamespaceMode } from './enfor
 import type { OwnerImages } from './child-approval.js';
 import { foreignProofAnnotations, OWNER_GROUPS, proofAnnotation, type OwnerProofs } from './owner-proof.js';
 import { annotationPatch, digestPatch, pinnedImage, type JsonPatchOp } from './patch.js';
+import { processBytes, RequestBytes } from '../registry/byte-budget.js';
 import { clampWarning, type AdmissionRequest, type AdmissionResponse, type AdmissionReview } from './review.js';
 import type { AdmissionEvent, AlertDispatcher, ImageDecision } from './types.js';
 import { containerImages, isSupportedKind, WorkloadShapeError, type ContainerImage } from './workload.js';
@@ -105,6 +106,18 @@ async function decide(ctx: HandlerContext, { req, containers, signal, deadlineMs
   const { features } = ctx.engine.config;
   const now = ctx.now ?? (() => new Date());
   const distinct = [...new Set(containers.map((c) => c.image))];
+  const { limits } = ctx.engine.config;
+  if (distinct.length > limits.imagesPerRequest) {
+    // Refused before any verification: a request cannot make the webhook fetch signature data for unbounded images.
+    const reason = `${where} has ${distinct.length} distinct images; at most ${limits.imagesPerRequest} are verified in one request (limits.imagesPerRequest)`;
+    ctx.logger.warn({ uid: req.uid, phase, kind, images: distinct.length, limit: limits.imagesPerRequest }, 'too many distinct images in one request');
+    if (features.detectionMode || ctx.namespaceMode === 'detect') {
+      return { response: allow(req.uid, [`detection mode: would deny: ${reason}`]), phase };
+    }
+    return { response: { uid: req.uid, allowed: false, status: { code: 403, reason: 'Forbidden', message: `Imprimatur denied ${reason}` } }, phase };
+  }
+  // This request's share of the process's byte budget for registry data (src/registry/byte-budget.ts).
+  const bytes = new RequestBytes(processBytes, limits.bytesPerRequest);
 
   const unchanged = features.automaticUnchangedApproval && req.operation === 'UPDATE' ? previousImages(kind, req.oldObject) : new Set<string>();
   const owned = features.automaticChildApproval && ctx.ownerImages ? await ctx.ownerImages(req, ctx.engine.generation, signal).catch(() => undefined) : undefined;
@@ -112,7 +125,7 @@ async function decide(ctx: HandlerContext, { req, containers, signal, deadlineMs
   const decided: ImageDecision[] = await Promise.all(
     distinct.map(async (image): Promise<ImageDecision> => {
       if (owned?.has(image)) return { image, outcome: 'skipped', skippedBecause: 'child', reason: 'image verified on the owning controller' };
-      const validation = { signal, deadline: Date.now() + deadlineMs, logger: ctx.logger, now };
+      const validation = { signal, deadline: Date.now() + deadlineMs, logger: ctx.logger, now, bytes };
       const skip = unchanged.has(image) ? UNCHANGED : undefined;
       const { decision } = await ctx.engine.check(image, validation, skip);
       return decision;

@@ -17,6 +17,7 @@ export const TRANSIENT_CODES: ReadonlySet<string> = new Set([
   'REGISTRY_TLS',
   'REGISTRY_BAD_RESPONSE',
   'REGISTRY_CREDENTIALS_INVALID',
+  'REQUEST_BYTES_LIMIT',
   'INTERNAL',
 ]);
 

@@ -8,12 +8,14 @@ export const USAGE = `Imprimatur — admits only signed, verified container imag
 
 Usage:
   imprimatur serve [--config FILE] [--host H] [--port N] [--tls-cert F --tls-key F] [--secrets-dir D] [--kubeconfig F]
-                   [--shutdown-delay SECONDS] [--key-file F]
+                   [--shutdown-delay SECONDS] [--key-file F] [--max-connections N]
       Run the HTTPS webhook (POST /mutate, GET /health, GET /ready, GET /metrics).
       Defaults: the shipped policies/default.yaml, https://127.0.0.1:8443, a self-signed localhost certificate.
       --kubeconfig (or KUBECONFIG, or in-cluster) enables automatic child approval lookups.
       --key-file (or IMPRIMATUR_KEY_FILE): the integrity key every replica shares (owner proofs, Redis entries);
       without it a local key is created in the cache directory.
+      Connections: TLS handshake and first request within 10 s each, idle keep-alive closed after 65 s, at most
+      --max-connections (512) open at once.
       On SIGTERM/SIGINT: not ready at once, still answering for --shutdown-delay seconds (default 0), then
       requests in flight are answered, every connection and client (Redis, registries) closed, and it exits.
   imprimatur check-config FILE

@@ -11,7 +11,7 @@ import { Metrics } from '../metrics/metrics.js';
 import { startClusterFeatures, type ClusterFeatureOptions, type ClusterFeatures } from '../server/cluster-features.js';
 
 const SERVE_USAGE =
-  'usage: imprimatur serve [--config FILE] [--host H] [--port N] [--tls-cert F --tls-key F] [--secrets-dir D] [--kubeconfig F] [--shutdown-delay SECONDS] [--key-file F]\n' +
+  'usage: imprimatur serve [--config FILE] [--host H] [--port N] [--tls-cert F --tls-key F] [--secrets-dir D] [--kubeconfig F] [--shutdown-delay SECONDS] [--key-file F] [--max-connections N]\n' +
   '  --host: address to listen on (default 127.0.0.1); "*" listens on every interface (in a pod)\n' +
   '  --events: Kubernetes Events for denials (needs API access: in a pod, --kubeconfig or KUBECONFIG)\n' +
   '  --audit-interval S [--audit-policy-reports] [--audit-concurrency N] [--release-namespace NS] [--audit-lease NAME]\n' +
@@ -43,6 +43,7 @@ export async function runServe(argv: string[]): Promise<number> {
         'audit-lease': { type: 'string' },
         'exclude-namespaces': { type: 'string' },
         'no-namespace-detection': { type: 'boolean' },
+        'max-connections': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -62,6 +63,11 @@ export async function runServe(argv: string[]): Promise<number> {
   const shutdownDelay = values['shutdown-delay'] === undefined ? 0 : Number(values['shutdown-delay']);
   if (!Number.isFinite(shutdownDelay) || shutdownDelay < 0 || shutdownDelay > 300) {
     process.stderr.write(`--shutdown-delay must be a number of seconds between 0 and 300 (got ${String(values['shutdown-delay'])})\n`);
+    return 2;
+  }
+  const maxConnections = values['max-connections'] === undefined ? undefined : Number(values['max-connections']);
+  if (maxConnections !== undefined && (!Number.isInteger(maxConnections) || maxConnections < 1)) {
+    process.stderr.write(`--max-connections must be a positive whole number (got ${String(values['max-connections'])})\n`);
     return 2;
   }
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) {
@@ -110,6 +116,7 @@ export async function runServe(argv: string[]): Promise<number> {
       logger,
       secretsDir: values['secrets-dir'] as string | undefined,
       integrityKey,
+      connections: maxConnections === undefined ? undefined : { maxConnections },
       setup: (runtime) => {
         // Child approval needs the API server: in a cluster, or with --kubeconfig / KUBECONFIG.
         const kubeconfig = (values.kubeconfig as string | undefined) ?? process.env.KUBECONFIG;

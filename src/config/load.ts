@@ -8,7 +8,8 @@ import { checkAlertingConfig } from '../alerting/config.js';
 import { applicationSchema, applicationSectionSchema } from './schema.js';
 import { schemaProblems } from './schema-errors.js';
 import { checkValidators, checkPolicy } from './cross-checks.js';
-import type { AppConfig, Features, PolicyRule, ValidatorConfig } from './types.js';
+import type { AppConfig, Features, Limits, PolicyRule, ValidatorConfig } from './types.js';
+import { DEFAULT_LIMITS } from '../registry/byte-budget.js';
 
 export interface LoadOptions {
   /** Directory with mounted registry secrets (default /app/secrets). */
@@ -108,6 +109,17 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
     alerting,
     logLevel: typeof app.logLevel === 'string' ? app.logLevel.toLowerCase() : undefined,
     requestTimeoutMs: Math.round(((app.admissionDeadlineSeconds as number | undefined) ?? 25) * 1000),
+    limits: withLimitDefaults(app.limits as Partial<Record<'imagesPerRequest' | 'bytesPerRequestMiB' | 'bytesInFlightMiB', number>> | undefined),
+  };
+}
+
+const MiB = 1024 * 1024;
+
+function withLimitDefaults(l: Partial<Record<'imagesPerRequest' | 'bytesPerRequestMiB' | 'bytesInFlightMiB', number>> = {}): Limits {
+  return {
+    imagesPerRequest: l.imagesPerRequest ?? 32,
+    bytesPerRequest: (l.bytesPerRequestMiB ?? DEFAULT_LIMITS.bytesPerRequestMiB) * MiB,
+    bytesInFlight: (l.bytesInFlightMiB ?? DEFAULT_LIMITS.bytesInFlightMiB) * MiB,
   };
 }
 

@@ -112,6 +112,25 @@ function applicationProperties(validators: Schema): Schema {
       enum: ['debug', 'info', 'warn', 'error', 'DEBUG', 'INFO', 'WARN', 'ERROR'],
       description: 'Log level of the webhook (Connaisseur compatible); IMPRIMATUR_LOG_LEVEL overrides it.',
     },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Bounds against hostile registries and oversized requests (see docs/threat-model.md).',
+      properties: {
+        imagesPerRequest: {
+          type: 'integer', minimum: 1, maximum: 1000, default: 32,
+          description: 'Distinct images one admission request may hold; past it the request is denied without verifying anything.',
+        },
+        bytesPerRequestMiB: {
+          type: 'integer', minimum: 1, maximum: 4096, default: 32,
+          description: 'Registry data (and its parsed form) one admission request may hold at once; past it its verification is denied.',
+        },
+        bytesInFlightMiB: {
+          type: 'integer', minimum: 1, maximum: 16384, default: 64,
+          description: 'Registry data (and its parsed form) the whole webhook process holds at once; readers wait for room. Keep it well below the container memory limit.',
+        },
+      },
+    },
     admissionDeadlineSeconds: {
       type: 'number', exclusiveMinimum: 0, maximum: 29, default: 25,
       description: 'Deadline for one admission request; keep it below the webhook timeoutSeconds.',

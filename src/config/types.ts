@@ -44,6 +44,12 @@ export interface Features {
   cache: { expirySeconds: number; cacheErrors: boolean };
 }
 
+export interface Limits {
+  imagesPerRequest: number;
+  bytesPerRequest: number;
+  bytesInFlight: number;
+}
+
 export interface AppConfig {
   /** Absolute path of the file the config was read from. */
   file: string;
@@ -60,4 +66,6 @@ export interface AppConfig {
   logLevel?: string;
   /** Admission deadline in milliseconds (below the webhook timeout). */
   requestTimeoutMs: number;
+  /** Bounds against hostile registries and oversized requests (`limits:`), in images and bytes. */
+  limits: Limits;
 }

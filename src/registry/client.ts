@@ -1,4 +1,6 @@
 import { ImprimaturError } from '../errors.js';
+import { leaseOf } from './byte-budget.js';
+import { checkJsonComplexity, countJsonValues, parsedSizeEstimate } from './json.js';
 import { createHttpTransport, type HttpTransportOptions } from './http.js';
 import { headerValue } from './http-exchange.js';
 import { computeDigest, digestAlgorithm, isDigest, referrersTag } from './digest.js';
@@ -65,7 +67,7 @@ class DistributionClient implements RegistryClient {
         if (actual !== header) throw digestMismatch(repo.registry, what, header, actual);
       }
     }
-    const json = parseJsonObject(res.body);
+    const json = await parseRegistryJson(res.body, signal, `the manifest of ${what}`, repo.registry);
     if (!json) throw registryBadResponse(repo.registry, `the manifest of ${what} is not a JSON object`);
     const mediaType = typeof json['mediaType'] === 'string' ? json['mediaType'] : contentType(res) ?? '';
     return { digest, mediaType, body: res.body, json };
@@ -88,7 +90,9 @@ class DistributionClient implements RegistryClient {
     if (!isDigest(digest)) throw new ImprimaturError('INVALID_REFERENCE', `"${digest}" is not a digest; referrers are looked up by digest`);
     const query = artifactType ? `?artifactType=${encodeURIComponent(artifactType)}` : '';
     const res = await this.request(repo, 'referrers', digest + query, signal, { accept: [MEDIA_TYPES.ociIndex], maxBytes: MAX_MANIFEST_BYTES });
-    let index = res.status === 200 || res.status === 404 ? asIndex(parseJsonObject(res.body)) : undefined;
+    let index = res.status === 200 || res.status === 404
+      ? asIndex(await parseRegistryJson(res.body, signal, `the referrers of ${repo.registry}/${repo.repository}@${digest}`, repo.registry))
+      : undefined;
     if (!index) {
       // No referrers API (distribution 2.8, Docker Hub…): the referrers tag schema, an index at tag `sha256-<hex>`.
       const tagged = await this.findManifest(repo, referrersTag(digest), signal);
@@ -118,6 +122,17 @@ class DistributionClient implements RegistryClient {
     const url = `${insecure ? 'http' : 'https'}://${host}/v2/${repo.repository}/${kind}/${reference}`;
     return this.http.get(url, { ...o, signal, scope: `repository:${repo.repository}:pull`, registry: repo.registry, repository: repo.repository });
   }
+}
+
+/**
+ * A registry's JSON answer as an object (undefined when it is not one). Refused when its structure is excessive; the
+ * memory its parse takes is reserved in the verification's byte budget first (src/registry/byte-budget.ts).
+ */
+async function parseRegistryJson(body: Buffer, signal: AbortSignal, what: string, registry: string): Promise<Record<string, unknown> | undefined> {
+  const values = countJsonValues(body);
+  checkJsonComplexity(body, what, registry, values);
+  await leaseOf(signal)?.take(parsedSizeEstimate(body, values), signal, what);
+  return parseJsonObject(body);
 }
 
 function parseJsonObject(body: Buffer): Record<string, unknown> | undefined {

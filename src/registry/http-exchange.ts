@@ -1,4 +1,5 @@
 import { request, type Dispatcher } from 'undici';
+import { leaseOf, standaloneLease, type BytesLease } from './byte-budget.js';
 import { ImprimaturError } from '../errors.js';
 import type { HttpResponse } from './types.js';
 import { hasRegistryObservers, notifyRegistryObservers } from './observer.js';
@@ -40,6 +41,18 @@ export async function exchange(dispatcher: Dispatcher, req: ExchangeRequest): Pr
 
 async function exchangeOnce(dispatcher: Dispatcher, req: ExchangeRequest): Promise<HttpResponse> {
   if (req.signal.aborted) throw registryDeadline(req.registry, req.signal.reason);
+  // Every byte received is reserved in the verification's byte budget (held until the verification ends); a call
+  // outside any verification holds its own reservation until its answer is read.
+  const verificationLease = leaseOf(req.signal);
+  const lease = verificationLease ?? standaloneLease();
+  try {
+    return await exchangeBounded(dispatcher, req, lease);
+  } finally {
+    if (!verificationLease) lease.releaseAll();
+  }
+}
+
+async function exchangeBounded(dispatcher: Dispatcher, req: ExchangeRequest, lease: BytesLease): Promise<HttpResponse> {
   const timeout = new AbortController();
   const timer = setTimeout(() => timeout.abort(new Error('request timeout')), req.timeoutMs);
   const signal = AbortSignal.any([req.signal, timeout.signal]);
@@ -60,6 +73,8 @@ async function exchangeOnce(dispatcher: Dispatcher, req: ExchangeRequest): Promi
         res.body.destroy();
         throw responseTooLarge(req.registry, req.url.pathname, req.maxBytes);
       }
+      // Waiting here stops reading the socket: the registry's bytes stay in the kernel, not in the heap.
+      await lease.take(buf.length, signal, `${req.url.pathname} from ${req.registry}`);
       chunks.push(buf);
     }
     return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks, total) };

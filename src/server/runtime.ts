@@ -12,6 +12,7 @@ import { Engine } from '../admission/engine.js';
 import type { OwnerImages, ProofOutcome } from '../admission/child-approval.js';
 import { OwnerProofs } from '../admission/owner-proof.js';
 import { IntegrityKey } from '../integrity/key.js';
+import { processBytes } from '../registry/byte-budget.js';
 import type { AlertDispatcher } from '../admission/types.js';
 import type { AdmissionPhase, HandledReview } from '../admission/handler.js';
 import type { AdmissionReview } from '../admission/review.js';
@@ -177,6 +178,8 @@ export class Runtime {
     const config = parseConfig(text, this.file, { secretsDir: this.options.secretsDir, templateDirs: this.options.templateDirs });
     const generation = hash(text);
     const { cache, observer, onAlertOutcome } = this.options;
+    // The process's byte budget follows the configuration in force (it bounds the whole process).
+    processBytes.resize(config.limits.bytesInFlight);
     const engine = new Engine(config, { logger: this.options.logger, secretsDir: this.options.secretsDir, cache, generation, observer });
     const alerts = createAlertDispatcher(config.alerting, { logger: this.options.logger, templateDirs: this.options.templateDirs, onOutcome: onAlertOutcome });
     return new Generation(engine, alerts, generation, inputs);

@@ -10,6 +10,7 @@ import { MemoryStore } from '../cache/memory.js';
 import { Metrics } from '../metrics/metrics.js';
 import { attachRuntime, metricsRoutes, observeRegistry } from '../metrics/wire.js';
 import { trackRequests } from './drain.js';
+import { DEFAULT_CONNECTION_LIMITS, limitConnections, tlsServerOptions, type ConnectionLimits } from './connections.js';
 
 export interface ServeOptions extends RuntimeOptions {
   configFile: string;
@@ -21,6 +22,8 @@ export interface ServeOptions extends RuntimeOptions {
   extraRoutes?: (app: express.Express) => void;
   /** Called with the runtime before the server listens (wire metrics, child approval, …). */
   setup?: (runtime: Runtime) => void;
+  /** Limits on TLS connections (handshake and idle timeouts, connection cap); defaults in connections.ts. */
+  connections?: Partial<ConnectionLimits>;
   /** Metrics served on GET /metrics (default: a fresh Metrics on its own registry). */
   metrics?: Metrics;
 }
@@ -52,10 +55,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     options.extraRoutes?.(a);
   };
   const app = createApp({ runtime, logger, maxBodyBytes: options.maxBodyBytes, extraRoutes: withMetrics });
-  const server = createServer({ cert: options.tls.cert, key: options.tls.key }, app);
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 60_000;
+  const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.connections };
+  const server = createServer({ cert: options.tls.cert, key: options.tls.key, ...tlsServerOptions(limits) }, app);
+  limitConnections(server, limits);
   const requests = trackRequests(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -2,6 +2,7 @@ import type { ImageReference } from '../image/types.js';
 import type { RuleOptions, ValidatorConfig } from '../config/types.js';
 import type { ConfigProblem } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { RequestBytes } from '../registry/byte-budget.js';
 
 /** Per-request context handed to a validator. */
 export interface ValidationContext {
@@ -12,6 +13,12 @@ export interface ValidationContext {
   logger: Logger;
   /** Clock; injectable for expiry tests. */
   now: () => Date;
+  /**
+   * The admission request's share of the process's byte budget (src/registry/byte-budget.ts). The engine reserves
+   * registry data against it through the `signal` it hands the validator: pass that signal itself to the registry
+   * client (a derived signal still works, but its data is then only bounded per call).
+   */
+  bytes?: RequestBytes;
 }
 
 /**

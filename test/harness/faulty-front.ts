@@ -20,7 +20,9 @@ export type Fault =
   /** Manifest GETs come back with other bytes (a field added) but the original Docker-Content-Digest; blob GETs with their first byte flipped. */
   | { kind: 'lie' }
   /** Matching GETs answer 200 with `bytes` bytes, with or without a Content-Length. */
-  | { kind: 'oversize'; bytes: number; declareLength: boolean };
+  | { kind: 'oversize'; bytes: number; declareLength: boolean }
+  /** Matching GETs answer 200 with this body (e.g. a hostile JSON document). */
+  | { kind: 'body'; body: Buffer; contentType: string };
 
 export interface FaultyFrontOptions {
   upstream: string;
@@ -114,6 +116,9 @@ async function applyFault(fault: Fault, hits: number, req: FrontRequest, forward
       const body = Buffer.from(JSON.stringify({ ...json, annotations: { ...(json['annotations'] as object), 'tampered-by': 'faulty-front' } }));
       return { ...res, body };
     }
+    case 'body':
+      if (req.method !== 'GET') return undefined;
+      return { status: 200, headers: { 'content-type': fault.contentType }, body: fault.body };
     case 'oversize':
       if (req.method !== 'GET') return undefined;
       return {

@@ -33,13 +33,29 @@ function explain(err: unknown, o: KubernetesObject, verb: string): Error {
 }
 
 /**
+ * client-node serialises a typed kind through its model, whose property for NetworkPolicy's `from` is `_from` (a
+ * reserved word for its generator): a plain manifest's `from` would be silently left out of the request.
+ */
+function asClientModel(o: KubernetesObject): KubernetesObject {
+  if (o.kind !== 'NetworkPolicy') return o;
+  const copy = structuredClone(o) as KubernetesObject & { spec?: { ingress?: Array<Record<string, unknown>> } };
+  for (const rule of copy.spec?.ingress ?? []) {
+    if ('from' in rule) {
+      rule._from = rule.from;
+      delete rule.from;
+    }
+  }
+  return copy;
+}
+
+/**
  * Creates each object (Helm's install order), replacing it when it exists. Throws on the first rejection,
  * naming the object and quoting the API server's message. Returns the stored objects, in apply order.
  */
 export async function applyManifests(kc: KubeConfig, objects: KubernetesObject[], options: { dryRun?: boolean } = {}): Promise<KubernetesObject[]> {
   const api = KubernetesObjectApi.makeApiClient(kc);
   const dryRun = options.dryRun ? 'All' : undefined;
-  const sorted = objects.map((o, i) => ({ o, i })).sort((a, b) => rank(a.o.kind) - rank(b.o.kind) || a.i - b.i).map((x) => x.o);
+  const sorted = objects.map(asClientModel).map((o, i) => ({ o, i })).sort((a, b) => rank(a.o.kind) - rank(b.o.kind) || a.i - b.i).map((x) => x.o);
   const stored: KubernetesObject[] = [];
   for (const o of sorted) {
     try {

@@ -26,8 +26,11 @@ function droppedFields(rendered: unknown, stored: unknown, path = ''): string[] 
   }
   if (rendered !== null && typeof rendered === 'object') {
     if (stored === null || typeof stored !== 'object') return [path];
-    return Object.entries(rendered).flatMap(([k, v]) => (k in stored
-      ? droppedFields(v, (stored as Record<string, unknown>)[k], `${path}.${k}`) : [`${path}.${k}`]));
+    // client-node's models rename a few keys that are reserved words in their generator (NetworkPolicy `from` → `_from`)
+    return Object.entries(rendered).flatMap(([k, v]) => {
+      const key = k in stored ? k : `_${k}` in stored ? `_${k}` : undefined;
+      return key === undefined ? [`${path}.${k}`] : droppedFields(v, (stored as Record<string, unknown>)[key], `${path}.${k}`);
+    });
   }
   return stored === undefined ? [path] : [];
 }

@@ -25,7 +25,7 @@ describe('Helm chart: default values', function () {
   it('renders exactly the expected objects', () => {
     const kinds = objects.map((o) => o.kind).sort();
     expect(kinds).to.deep.equal(['ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'ConfigMap', 'Deployment',
-      'MutatingWebhookConfiguration', 'PodDisruptionBudget', 'Secret', 'Secret', 'Service', 'ServiceAccount', 'ValidatingWebhookConfiguration']);
+      'MutatingWebhookConfiguration', 'NetworkPolicy', 'PodDisruptionBudget', 'Secret', 'Secret', 'Service', 'ServiceAccount', 'ValidatingWebhookConfiguration']);
     for (const o of objects.filter((x) => !x.kind!.startsWith('Cluster') && !x.kind!.endsWith('WebhookConfiguration'))) {
       expect(o.metadata?.namespace, `${o.kind} namespace`).to.equal('imprimatur');
     }
@@ -102,6 +102,14 @@ describe('Helm chart: default values', function () {
       expect(v.admissionReviewVersions).to.deep.equal(['v1']);
     });
     expect(validating.map((v) => v.clientConfig.service.path)).to.deep.equal(['/validate', '/validate/detect']);
+  });
+
+  it('admits ingress only to the webhook port of its own pods; by default from outside the pod network', () => {
+    const np = findObject(objects, 'NetworkPolicy');
+    expect(np.spec.podSelector.matchLabels).to.deep.equal(findObject(objects, 'Deployment').spec.selector.matchLabels);
+    expect(np.spec.policyTypes).to.deep.equal(['Ingress']);
+    expect(np.spec.ingress).to.deep.equal([{ ports: [{ port: 5000, protocol: 'TCP' }], from: [{ ipBlock: { cidr: '0.0.0.0/0' } }, { ipBlock: { cidr: '::/0' } }] }]);
+    expect(container(objects).ports[0].containerPort).to.equal(5000);
   });
 
   it('creates the integrity key Secret and mounts it read-only for --key-file; no RBAC reads it', () => {
@@ -258,6 +266,17 @@ describe('Helm chart: upgrades and checks', function () {
     const again = await renderChart({ existing: [installed] });
     expect(findObject(again, 'Secret', 'imprimatur-integrity-key').data).to.deep.equal(installed.data);
     expect(findObject(await renderChart(), 'Secret', 'imprimatur-integrity-key').data).to.not.deep.equal(installed.data);
+  });
+
+  it('NetworkPolicy: pod CIDRs are excluded, the API server source replaces the default, metrics scrapers are added, or it is off', async () => {
+    const monitoring = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } };
+    const excluded = findObject(await renderChart({ values: [{ kubernetes: { networkPolicy: { podCidrs: ['10.244.0.0/16', 'fd00:10:244::/56'], metrics: [monitoring] } } }] }), 'NetworkPolicy');
+    expect(excluded.spec.ingress[0].from).to.deep.equal([
+      { ipBlock: { cidr: '0.0.0.0/0', except: ['10.244.0.0/16'] } }, { ipBlock: { cidr: '::/0', except: ['fd00:10:244::/56'] } }, monitoring,
+    ]);
+    const apiServer = findObject(await renderChart({ values: [{ kubernetes: { networkPolicy: { apiServer: [{ ipBlock: { cidr: '172.18.0.0/24' } }] } } }] }), 'NetworkPolicy');
+    expect(apiServer.spec.ingress[0].from).to.deep.equal([{ ipBlock: { cidr: '172.18.0.0/24' } }]);
+    expect((await renderChart({ values: [{ kubernetes: { networkPolicy: { enabled: false } } }] })).map((o) => o.kind)).to.not.include('NetworkPolicy');
   });
 
   it('uses kubernetes.integrityKey.existingSecret instead of creating one', async () => {
