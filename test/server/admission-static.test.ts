@@ -102,7 +102,14 @@ describe('webhook over real HTTPS with static validators', () => {
 
   it('bounds the denial message: 60 denied images are named until about 4000 characters, the rest counted', async () => {
     const images = Array.from({ length: 60 }, (_, i) => `registry.example.com/team-${i}/some-rather-long-application-name:1.0.${i}`);
-    const res = await hook.post(review('Deployment', workload('Deployment', { containers: images })));
+    // 60 distinct images: above the default limits.imagesPerRequest (32)
+    const many = await startWebhook(`${CONFIG()}limits:\n  imagesPerRequest: 100\n`);
+    let res;
+    try {
+      res = await many.post(review('Deployment', workload('Deployment', { containers: images })));
+    } finally {
+      await many.close();
+    }
     const msg: string = res.json.response.status.message;
     expect(msg.length).to.be.below(4200);
     const named = msg.match(/image "registry\.example\.com\/team-\d+\//g)!.length;
