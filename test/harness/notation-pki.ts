@@ -92,6 +92,47 @@ export class TestPki {
     return { name, certPath: p('.crt'), keyPath: p('.key'), certPem: readFileSync(p('.crt'), 'utf8'), issuer: o.issuer };
   }
 
+  private openssl(what: string, args: string[]): void {
+    try {
+      execFileSync('openssl', args, { cwd: this.dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    } catch (err) {
+      throw new Error(`openssl ${args[0]} for ${what} failed: ${String((err as { stderr?: Buffer }).stderr ?? err)}`);
+    }
+  }
+
+  /** Marks `cert` revoked in its issuer's database (`openssl ca -revoke`), for CRLs and the OCSP responder. */
+  revoke(cert: TestCertificate, reason = 'keyCompromise'): void {
+    if (!cert.issuer) throw new Error(`${cert.name} is self-signed`);
+    const p = (suffix: string): string => join(this.dir, `${cert.name}${suffix}`);
+    this.openssl(cert.name, ['ca', '-batch', '-config', p('.cnf'), '-revoke', cert.certPath, '-crl_reason', reason, '-cert', cert.issuer.certPath, '-keyfile', cert.issuer.keyPath]);
+  }
+
+  /**
+   * A v2 CRL (DER) from `cert`'s issuer listing what `revoke` marked (`openssl ca -gencrl`), valid from
+   * `lastUpdate` (default a minute ago) to `nextUpdate` (default a day later), signed by `signer` (default the issuer).
+   */
+  crl(cert: TestCertificate, o: { lastUpdate?: Date; nextUpdate?: Date; signer?: TestCertificate } = {}): Buffer {
+    const issuer = o.signer ?? cert.issuer;
+    if (!issuer) throw new Error(`${cert.name} is self-signed`);
+    const p = (suffix: string): string => join(this.dir, `${cert.name}${suffix}`);
+    const cnf = readFileSync(p('.cnf'), 'utf8');
+    if (!cnf.includes('crlnumber')) {
+      writeFileSync(p('.crlnumber'), '01\n');
+      writeFileSync(p('.cnf'), cnf.replace('[ test_ca ]', `[ test_ca ]\ncrlnumber = ${p('.crlnumber')}\ncrl_extensions = crl_ext`) + '\n[ crl_ext ]\nauthorityKeyIdentifier = keyid:always\n');
+    }
+    const last = o.lastUpdate ?? new Date(Date.now() - 60_000);
+    const next = o.nextUpdate ?? new Date(last.getTime() + 86_400_000);
+    this.openssl(cert.name, ['ca', '-batch', '-gencrl', '-config', p('.cnf'), '-cert', issuer.certPath, '-keyfile', issuer.keyPath,
+      '-crl_lastupdate', asn1Time(last), '-crl_nextupdate', asn1Time(next), '-out', p('.crl.pem')]);
+    this.openssl(cert.name, ['crl', '-in', p('.crl.pem'), '-outform', 'DER', '-out', p('.crl')]);
+    return readFileSync(p('.crl'));
+  }
+
+  /** The issuer database (`openssl ca` index file) that records `cert` and its revocation, for `openssl ocsp`. */
+  indexOf(cert: TestCertificate): string {
+    return join(this.dir, `${cert.name}.index`);
+  }
+
   /** PEM of `cert` followed by its issuers (leaf first), e.g. for notation's signing key `certPath`. */
   chainPem(cert: TestCertificate): string {
     const out: string[] = [];

@@ -66,8 +66,9 @@ export interface RootSpec {
   trustedIdentities?: string[];
 }
 
-export function validatorConfig(roots: RootSpec[]): ValidatorConfig {
-  return { name: 'notation', type: 'notation', trustRoots: roots.map((r) => ({ ...r })) };
+/** A notation validator entry with these trust roots; `extra`: more keys (e.g. `revocationCheck`). */
+export function validatorConfig(roots: RootSpec[], extra: Record<string, unknown> = {}): ValidatorConfig {
+  return { name: 'notation', type: 'notation', trustRoots: roots.map((r) => ({ ...r })), ...extra };
 }
 
 export function validatorYaml(name: string, roots: RootSpec[]): string {
@@ -80,8 +81,8 @@ export function validatorYaml(name: string, roots: RootSpec[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-export function makeValidator(reg: TestRegistry, roots: RootSpec[]): Validator {
-  const config = validatorConfig(roots);
+export function makeValidator(reg: TestRegistry, roots: RootSpec[], extra: Record<string, unknown> = {}): Validator {
+  const config = validatorConfig(roots, extra);
   const problems = notationValidatorType.check!(config, { path: 'v', file: 'test', insecureRegistries: [reg.host], secretsDir: '/nonexistent', logger: silentLogger });
   if (problems.length > 0) throw new Error(problems.map((p) => `${p.path}: ${p.message}`).join('; '));
   return notationValidatorType.create(config, { path: 'v', file: 'test', insecureRegistries: [reg.host], secretsDir: '/nonexistent', logger: silentLogger });

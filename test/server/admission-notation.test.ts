@@ -147,7 +147,8 @@ ${validatorYaml('acme', [
         'signature <sig> by "C=US, ST=WA, L=Seattle, O=Imprimatur Test, OU=Release, CN=release-crl": revocation check failed: ' +
         'revocation status of certificate "C=US, ST=WA, L=Seattle, O=Imprimatur Test, OU=Release, CN=release-crl" is unknown: it names CRL http://crl.imprimatur.test/release.crl, ' +
         'and Imprimatur checks revocation offline only ' +
-        '(set with.verificationOverride.revocation: log (or skip) to accept certificates whose revocation cannot be checked offline, or sign with a certificate without CRL/OCSP endpoints)');
+        '(set with.verificationOverride.revocation: log (or skip) to accept certificates whose revocation cannot be checked offline, ' +
+        'set revocationCheck: online on the validator to check it, or sign with a certificate without CRL/OCSP endpoints)');
     } finally {
       await strict.close();
     }

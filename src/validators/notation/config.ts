@@ -21,6 +21,8 @@ export interface NotationConfig {
   name: string;
   trustRoots: NotationTrustRoot[];
   cert?: string;
+  /** Whether CRLs and OCSP responders are contacted (default offline). */
+  revocationCheck: 'offline' | 'online';
   auth: { secretName?: string; username?: string; password?: string; registries?: string[]; tokenHosts?: string[]; useKeychain?: boolean };
 }
 
@@ -88,6 +90,7 @@ export function parseNotationConfig(config: ValidatorConfig): NotationConfig {
     name: config.name,
     trustRoots,
     cert: typeof config.cert === 'string' ? config.cert : undefined,
+    revocationCheck: config.revocationCheck === 'online' ? 'online' : 'offline',
     auth: (config.auth ?? {}) as NotationConfig['auth'],
   };
 }

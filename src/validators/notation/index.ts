@@ -10,6 +10,7 @@ import type { Validator, ValidatorEnvironment, ValidatorType } from '../types.js
 import { checkPolicyOptions } from '../cosign/policy.js';
 import { checkNotationConfig, notationWarnings, parseNotationConfig } from './config.js';
 import { notationConfigSchema, notationRuleOptionsSchema } from './schema.js';
+import { OnlineRevocation, offlineRevocation } from './revocation.js';
 import { NotationValidator } from './validator.js';
 
 export { NotationValidator } from './validator.js';
@@ -47,6 +48,6 @@ export const notationValidatorType: ValidatorType = {
       secretsDir: env.secretsDir,
       logger: env.logger,
     });
-    return new NotationValidator(parsed, client);
+    return new NotationValidator(parsed, client, parsed.revocationCheck === 'online' ? new OnlineRevocation() : offlineRevocation);
   },
 };

@@ -31,6 +31,10 @@ export const notationConfigSchema: Schema = {
     type: { const: 'notation' },
     trustRoots: { type: 'array', minItems: 1, items: trustRootSchema },
     cert: { type: 'string', minLength: 1, description: 'PEM CA certificate(s) the registry\'s TLS certificate chains to (besides the system CAs).' },
+    revocationCheck: {
+      enum: ['offline', 'online'],
+      description: 'offline (default): no CRL or OCSP is fetched, and a certificate that names either has an unknown revocation status; online: OCSP, then CRL, for trusted chains (5 s per request, within the admission deadline; answers cached until due).',
+    },
     auth: authSchema('Mounted kubernetes.io/dockerconfigjson secret.', {
       useKeychain: { type: 'boolean', description: 'Connaisseur option; accepted, not implemented: the registry is accessed anonymously unless secretName or username/password is set.' },
     }),

@@ -5,28 +5,15 @@
  * signature; the TSA chain (certificates from the token) leads to a configured `tsCert` root, valid at
  * genTime, meeting the timestamping requirements. Parsed with @peculiar/asn1-cms / asn1-tsp.
  */
-import { constants, createHash, verify } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { ContentInfo, SignedData, id_signedData } from '@peculiar/asn1-cms';
 import { TSTInfo, id_ct_tstInfo } from '@peculiar/asn1-tsp';
+import { HASH_ALGORITHMS, isSupportedSignatureAlgorithm, verifySigned } from './signed-structures.js';
 import { chainProblem, isIssuedBy, isSelfSigned, parseCertificate, validAt, type ParsedCertificate } from './certificates.js';
 
-const HASHES: Record<string, string> = {
-  '2.16.840.1.101.3.4.2.1': 'sha256',
-  '2.16.840.1.101.3.4.2.2': 'sha384',
-  '2.16.840.1.101.3.4.2.3': 'sha512',
-};
-const SIGNATURES: Record<string, { hash?: string; scheme: 'rsa' | 'pss' | 'ecdsa' }> = {
-  '1.2.840.113549.1.1.1': { scheme: 'rsa' },
-  '1.2.840.113549.1.1.11': { hash: 'sha256', scheme: 'rsa' },
-  '1.2.840.113549.1.1.12': { hash: 'sha384', scheme: 'rsa' },
-  '1.2.840.113549.1.1.13': { hash: 'sha512', scheme: 'rsa' },
-  '1.2.840.113549.1.1.10': { scheme: 'pss' },
-  '1.2.840.10045.4.3.2': { hash: 'sha256', scheme: 'ecdsa' },
-  '1.2.840.10045.4.3.3': { hash: 'sha384', scheme: 'ecdsa' },
-  '1.2.840.10045.4.3.4': { hash: 'sha512', scheme: 'ecdsa' },
-};
+const HASHES = HASH_ALGORITHMS;
 const ATTR_CONTENT_TYPE = '1.2.840.113549.1.9.3';
 const ATTR_MESSAGE_DIGEST = '1.2.840.113549.1.9.4';
 const ATTR_SIGNING_CERTIFICATE_V2 = '1.2.840.113549.1.9.16.2.47';
@@ -87,12 +74,8 @@ function attribute(attrs: Array<{ attrType: string; attrValues: ArrayBuffer[] }>
 }
 
 function verifySignerSignature(signerCert: ParsedCertificate, algorithm: string, digestHash: string, data: Buffer, signature: Buffer): boolean {
-  const spec = SIGNATURES[algorithm];
-  if (!spec) fail(`the timestamp signature algorithm ${algorithm} is not supported`);
-  const hash = spec.hash ?? digestHash;
-  if (spec.scheme === 'ecdsa') return verify(hash, data, { key: signerCert.publicKey, dsaEncoding: 'der' }, signature);
-  if (spec.scheme === 'pss') return verify(hash, data, { key: signerCert.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO }, signature);
-  return verify(hash, data, { key: signerCert.publicKey, padding: constants.RSA_PKCS1_PADDING }, signature);
+  if (!isSupportedSignatureAlgorithm(algorithm)) fail(`the timestamp signature algorithm ${algorithm} is not supported`);
+  return verifySigned(algorithm, signerCert.publicKey, data, signature, digestHash);
 }
 
 /** The path from the TSA certificate up to one of `roots` (certificates from the token as intermediates), leaf first. */

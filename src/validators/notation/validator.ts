@@ -10,6 +10,7 @@ import { EnvelopeError, type EnvelopeContent } from './envelope.js';
 import { actions, type Action, type Check, type Level } from './levels.js';
 import { openEnvelope } from './open-envelope.js';
 import { bestFailure, describeAttempt, loggedResults, type NotationRecord, type NotationTrustRootRecord, type SignatureAttempt } from './record.js';
+import { offlineRevocation, type RevocationChecker } from './revocation.js';
 import { findSignatures, type SignatureCandidate } from './signatures.js';
 import { integrityFailure, payloadProblem, verifyAgainstRoot, type CheckResult, type TargetDescriptor, type VerificationSettings } from './verify-signature.js';
 
@@ -45,7 +46,7 @@ export class NotationValidator implements Validator {
   readonly cacheable = true;
   readonly name: string;
 
-  constructor(private readonly config: NotationConfig, private readonly client: RegistryClient) {
+  constructor(private readonly config: NotationConfig, private readonly client: RegistryClient, private readonly revocation: RevocationChecker = offlineRevocation) {
     this.name = config.name;
   }
 
@@ -92,18 +93,18 @@ export class NotationValidator implements Validator {
     const found = await findSignatures(this.client, repo, digest, ctx.signal);
     record.signatures = { found: found.candidates.length, skipped: found.skipped };
     const opened = found.candidates.map((c) => this.open(c, target));
-    const settings: VerificationSettings = { actions: act, verifyTimestamp, now: ctx.now() };
-    record.trustRoots = roots.map((root) => {
-      const attempts: SignatureAttempt[] = opened.map((o): SignatureAttempt => {
+    const settings: VerificationSettings = { actions: act, verifyTimestamp, now: ctx.now(), signal: ctx.signal, revocation: this.revocation };
+    record.trustRoots = await Promise.all(roots.map(async (root) => {
+      const attempts: SignatureAttempt[] = await Promise.all(opened.map(async (o): Promise<SignatureAttempt> => {
         if (o.failure) {
           return { signature: o.label, verified: false, signer: o.env?.certificates[0]?.subject, check: o.failure.check, reason: o.failure.failure, hint: o.failure.hint, checks: { integrity: 'failed' } };
         }
-        const v = verifyAgainstRoot(o.env!, root!, settings);
+        const v = await verifyAgainstRoot(o.env!, root!, settings);
         const attempt: SignatureAttempt = { signature: o.label, verified: v.verified, signer: v.signer, timestamp: v.timestamp, checks: v.checks };
         if (v.failed) Object.assign(attempt, { check: v.failed.check, reason: v.failed.failure, hint: v.failed.hint });
         if (v.logged.length > 0) attempt.logged = loggedResults(v.logged);
         return attempt;
-      });
+      }));
       const verifiedBy = attempts.filter((a) => a.verified).map((a) => a.signature);
       const entry: NotationTrustRootRecord = { name: root!.name, verified: verifiedBy.length > 0, found: `${opened.length} signature(s)`, verifiedBy, attempts };
       if (!entry.verified) {
@@ -111,7 +112,7 @@ export class NotationValidator implements Validator {
         entry.reason = best ? describeAttempt(best) : 'no signatures';
       }
       return entry;
-    });
+    }));
     for (const root of record.trustRoots) {
       for (const a of root.attempts.filter((x) => x.verified && x.logged)) {
         ctx.logger.warn({ validator: this.name, image: image.original, trustRoot: root.name, signature: a.signature, level, logged: a.logged }, 'notation: checks failed that the verification level only logs');

@@ -2,13 +2,13 @@
  * One signature against one trust root, as the Notary Project's verification steps run: integrity
  * (envelope, signed descriptor = this image), authenticity (chain to the trust root, trusted identity),
  * expiry, authentic timestamp (RFC 3161 countersignature against tsCert, or the chain valid now),
- * revocation (offline). The level decides per check whether a failure denies (enforce) or is logged.
+ * revocation (offline or online, see revocation.ts). The level decides per check whether a failure denies (enforce) or is logged.
  */
 import { validityProblem, type ParsedCertificate } from './certificates.js';
 import type { NotationTrustRoot } from './config.js';
 import { SCHEME_SIGNING_AUTHORITY, type EnvelopeContent } from './envelope.js';
 import type { Action, Check } from './levels.js';
-import { revocationProblem } from './revocation.js';
+import type { RevocationChecker } from './revocation.js';
 import { TimestampError, verifyTimestamp } from './timestamp.js';
 import { identityProblem, suggestedIdentity } from './trusted-identities.js';
 
@@ -42,6 +42,9 @@ export interface VerificationSettings {
   actions: Record<Check, Action>;
   verifyTimestamp: 'always' | 'afterCertExpiry';
   now: Date;
+  /** The admission deadline (online revocation checks). */
+  signal: AbortSignal;
+  revocation: RevocationChecker;
 }
 
 /** The image descriptor the signature must name. */
@@ -59,7 +62,6 @@ interface Finding {
 
 const INTEGRITY_HINT = 'the signature or the image was altered, or the signature is for another image; sign this image digest again with `notation sign`';
 const EXPIRY_HINT = 'the signer set an expiry (`notation sign --expiry`); sign the image again, or set with.verificationOverride.expiry: log to accept expired signatures';
-const REVOCATION_HINT = 'set with.verificationOverride.revocation: log (or skip) to accept certificates whose revocation cannot be checked offline, or sign with a certificate without CRL/OCSP endpoints';
 const RESIGN_OR_TIMESTAMP = 're-sign with a currently valid certificate, or sign with a timestamp (`notation sign --timestamp-url …`) and add the TSA root certificate as the trust root\'s tsCert';
 
 /** Checks the payload's targetArtifact against the image descriptor: digest, media type and size. */
@@ -108,7 +110,7 @@ function authenticity(env: EnvelopeContent, root: NotationTrustRoot): Finding | 
   };
 }
 
-function authenticTimestamp(env: EnvelopeContent, root: NotationTrustRoot, s: VerificationSettings): { finding?: Finding; timestamp?: SignatureVerdict['timestamp'] } {
+async function authenticTimestamp(env: EnvelopeContent, root: NotationTrustRoot, s: VerificationSettings): Promise<{ finding?: Finding; timestamp?: SignatureVerdict['timestamp'] }> {
   const chain = env.certificates;
   if (env.signingScheme === SCHEME_SIGNING_AUTHORITY) {
     const bad = chain.map((c) => validityProblem(c, env.signingTime, `the authentic signing time ${env.signingTime.toISOString()}`)).find(Boolean);
@@ -140,8 +142,8 @@ function authenticTimestamp(env: EnvelopeContent, root: NotationTrustRoot, s: Ve
       if (ts.lower.getTime() < c.notBefore.getTime()) return { finding: { failure: `the timestamp ${ts.genTime.toISOString()} may be before certificate "${c.subject}" became valid (${c.notBefore.toISOString()})`, hint: resign } };
       if (ts.upper.getTime() > c.notAfter.getTime()) return { finding: { failure: `the timestamp ${ts.genTime.toISOString()} may be after certificate "${c.subject}" expired (${c.notAfter.toISOString()})`, hint: resign } };
     }
-    const tsaRevocation = revocationProblem(ts.tsaChain, 'TSA certificate');
-    if (tsaRevocation) return { finding: { failure: tsaRevocation, hint: REVOCATION_HINT } };
+    const tsaRevocation = await s.revocation.check(ts.tsaChain, 'TSA certificate', { now: s.now, signal: s.signal, trusted: true });
+    if (tsaRevocation) return { finding: tsaRevocation };
     return { timestamp: { genTime: ts.genTime.toISOString(), tsa: ts.tsaChain[0]!.subject } };
   } catch (err) {
     if (err instanceof TimestampError) {
@@ -157,17 +159,17 @@ function authenticTimestamp(env: EnvelopeContent, root: NotationTrustRoot, s: Ve
 }
 
 /** Runs the checks after integrity (which the caller established by opening the envelope and checking the payload). */
-export function verifyAgainstRoot(env: EnvelopeContent, root: NotationTrustRoot, s: VerificationSettings): SignatureVerdict {
+export async function verifyAgainstRoot(env: EnvelopeContent, root: NotationTrustRoot, s: VerificationSettings): Promise<SignatureVerdict> {
   const leaf = env.certificates[0]!;
   const verdict: SignatureVerdict = { verified: false, logged: [], checks: { integrity: 'passed' }, signer: leaf.subject };
   /** Records a check's result; false when an enforced failure ends the verification of this signature. */
-  const record = (check: Check, run: () => Finding | undefined): boolean => {
+  const record = async (check: Check, run: () => Finding | undefined | Promise<Finding | undefined>): Promise<boolean> => {
     const action = s.actions[check];
     if (action === 'skip') {
       verdict.checks[check] = 'skipped';
       return true;
     }
-    const finding = run();
+    const finding = await run();
     if (!finding) {
       verdict.checks[check] = 'passed';
       return true;
@@ -182,21 +184,19 @@ export function verifyAgainstRoot(env: EnvelopeContent, root: NotationTrustRoot,
     verdict.logged.push(result);
     return true;
   };
-  if (!record('authenticity', () => authenticity(env, root))) return verdict;
+  if (!(await record('authenticity', () => authenticity(env, root)))) return verdict;
   const expired = (): Finding | undefined =>
     env.expiry && s.now.getTime() >= env.expiry.getTime() ? { failure: `the signature by "${leaf.subject}" expired at ${env.expiry.toISOString()}`, hint: EXPIRY_HINT } : undefined;
-  if (!record('expiry', expired)) return verdict;
-  const timestamped = (): Finding | undefined => {
-    const ts = authenticTimestamp(env, root, s);
+  if (!(await record('expiry', expired))) return verdict;
+  const timestamped = async (): Promise<Finding | undefined> => {
+    const ts = await authenticTimestamp(env, root, s);
     verdict.timestamp = ts.timestamp;
     return ts.finding;
   };
-  if (!record('authenticTimestamp', timestamped)) return verdict;
-  const revocation = (): Finding | undefined => {
-    const problem = revocationProblem(env.certificates, 'certificate');
-    return problem ? { failure: problem, hint: REVOCATION_HINT } : undefined;
-  };
-  if (!record('revocation', revocation)) return verdict;
+  if (!(await record('authenticTimestamp', timestamped))) return verdict;
+  // Online checks only for a chain found trusted (at audit, authenticity may have failed and only been logged).
+  const trusted = verdict.checks.authenticity === 'passed';
+  if (!(await record('revocation', () => s.revocation.check(env.certificates, 'certificate', { now: s.now, signal: s.signal, trusted })))) return verdict;
   verdict.verified = true;
   return verdict;
 }
