@@ -13,19 +13,20 @@ import type { TestCertificate } from './notation-pki.js';
 export interface CrlServer {
   /** URL of a CRL path on this server (e.g. `/ca.crl`). */
   url(path: string): string;
-  /** Serves `der` at `path` (replacing what was there); undefined: 404. */
-  set(path: string, der: Buffer | undefined): void;
+  /** Serves `der` at `path` (replacing what was there); undefined: 404; `hang`: accepts and never answers. */
+  set(path: string, der: Buffer | 'hang' | undefined): void;
   /** GET requests received (any path). */
   requests(): number;
   stop(): Promise<void>;
 }
 
 export async function startCrlServer(): Promise<CrlServer> {
-  const files = new Map<string, Buffer>();
+  const files = new Map<string, Buffer | 'hang'>();
   let count = 0;
   const server: Server = createServer((req, res) => {
     count++;
     const body = files.get(req.url ?? '');
+    if (body === 'hang') return;
     if (!body || req.method !== 'GET') {
       res.writeHead(404).end();
       return;

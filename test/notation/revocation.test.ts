@@ -125,6 +125,18 @@ describe('notation revocation checks online (CRLs from openssl ca, OCSP from ope
     expect(message(forged.ours)).to.contain(`CRL ${f.crlUrl} answered a CRL whose signature does not verify with issuer "C=US, ST=WA, O=Imprimatur Test, CN=crl-forged Root CA"`);
   });
 
+  it('a CRL endpoint that never answers cannot hold the admission past its deadline', async () => {
+    const { root } = signer('crl-hangs', { crl: true });
+    crls.set('/crl-hangs.crl', 'hang');
+    const img = await signedBy('crl-hangs');
+    const v = makeValidator(w.reg, [{ name: 'default', cert: root.certPem }], { revocationCheck: 'online' });
+    const started = Date.now();
+    const r = await runValidator(v, img.ref, {}, new Date(), 1500);
+    expect(Date.now() - started).to.be.below(4000);
+    expect(r.ok || r.code).to.equal('DEADLINE_EXCEEDED');
+    expect(message(r)).to.contain('the admission deadline passed while the revocation status of certificate "C=US, ST=WA, O=Imprimatur Test, CN=crl-hangs" was checked');
+  });
+
   it('an untrusted certificate never makes Imprimatur contact the URLs it names (audit: authenticity only logged)', async () => {
     const { leaf } = signer('untrusted-crl', { crl: true });
     crls.set('/untrusted-crl.crl', w.pki.crl(leaf));

@@ -90,11 +90,10 @@ export function makeValidator(reg: TestRegistry, roots: RootSpec[], extra: Recor
 
 export type Verdict = { ok: true; outcome: ValidationOutcome } | { ok: false; code: string; message: string; record?: unknown };
 
-export async function runValidator(v: Validator, ref: string, options: Partial<RuleOptions> = {}, now = new Date()): Promise<Verdict> {
-  const ac = new AbortController();
+export async function runValidator(v: Validator, ref: string, options: Partial<RuleOptions> = {}, now = new Date(), deadlineMs = 20_000): Promise<Verdict> {
   try {
     const outcome = await v.validate(parseImageReference(ref), { trustRoot: 'default', mode: 'mutate', ...options } as RuleOptions, {
-      signal: ac.signal, deadline: Date.now() + 20_000, logger: silentLogger, now: () => now,
+      signal: AbortSignal.timeout(deadlineMs), deadline: Date.now() + deadlineMs, logger: silentLogger, now: () => now,
     });
     return { ok: true, outcome };
   } catch (err) {

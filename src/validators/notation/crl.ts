@@ -27,14 +27,22 @@ import { raceAbort } from '../../deadline.js';
 import { RevocationDeadlineError, type RevocationFetch } from './revocation-fetch.js';
 import { isSupportedSignatureAlgorithm, verifySigned } from './signed-structures.js';
 
-const MAX_CRL_BYTES = 16 * 1024 * 1024;
+const MAX_CRL_BYTES = 8 * 1024 * 1024;
 const NEVER = new AbortController().signal;
-const MAX_CACHED_CRLS = 8;
+const MAX_CACHED_CRLS = 4;
 const MAX_CACHE_MS = 60 * 60_000;
 const CACHE_WITHOUT_NEXT_UPDATE_MS = 5 * 60_000;
 
+/** What is kept of a CRL (not the parsed ASN.1 tree, which is several times its size). */
 interface LoadedCrl {
-  list: CertificateList;
+  /** DER of tbsCertList (what the signature covers), the signature and its algorithm. */
+  tbs: Buffer;
+  signature: Buffer;
+  algorithm: string;
+  thisUpdate: Date;
+  nextUpdate?: Date;
+  onlyUserCerts: boolean;
+  onlyCaCerts: boolean;
   /** DER of the CRL issuer's name. */
   issuer: Buffer;
   /** Revoked serial numbers (hex without leading zeros) → revocation date and reason. */
@@ -62,12 +70,17 @@ function load(body: Buffer, now: number): LoadedCrl {
     throw new Error(`answered something that is not a CRL (${(err as Error).message})`);
   }
   const tbs = list.tbsCertList;
+  if (!list.tbsCertListRaw) throw new Error('answered a CRL that cannot be read');
+  let onlyUserCerts = false;
+  let onlyCaCerts = false;
   for (const ext of tbs.crlExtensions ?? []) {
     if (ext.extnID === id_ce_deltaCRLIndicator) throw new Error('answered a delta CRL; a complete (base) CRL is needed');
     if (ext.extnID === id_ce_issuingDistributionPoint) {
       const idp = AsnConvert.parse(ext.extnValue, IssuingDistributionPoint);
       if (idp.indirectCRL || idp.onlySomeReasons || idp.onlyContainsAttributeCerts) throw new Error('answered an indirect or partial CRL, which Imprimatur does not evaluate');
-      continue; // onlyContainsUserCerts / onlyContainsCACerts: checked against the certificate in `status`
+      onlyUserCerts = idp.onlyContainsUserCerts;
+      onlyCaCerts = idp.onlyContainsCACerts;
+      continue; // checked against the certificate in `status`
     }
     if (ext.critical && !CRL_NON_CRITICAL_OK.has(ext.extnID)) throw new Error(`answered a CRL with critical extension ${ext.extnID}, which Imprimatur does not process`);
   }
@@ -81,34 +94,36 @@ function load(body: Buffer, now: number): LoadedCrl {
     if (reason === 'removeFromCRL') continue;
     revoked.set(serialKey(entry.userCertificate), { at: entry.revocationDate.getTime(), reason });
   }
-  const next = tbs.nextUpdate?.getTime().getTime();
-  const expires = Math.min(next ?? now + CACHE_WITHOUT_NEXT_UPDATE_MS, now + MAX_CACHE_MS);
-  return { list, issuer: Buffer.from(AsnConvert.serialize(tbs.issuer)), revoked, fetchedAt: now, expires };
+  const nextUpdate = tbs.nextUpdate?.getTime();
+  const expires = Math.min(nextUpdate?.getTime() ?? now + CACHE_WITHOUT_NEXT_UPDATE_MS, now + MAX_CACHE_MS);
+  return {
+    tbs: Buffer.from(list.tbsCertListRaw),
+    signature: Buffer.from(list.signature),
+    algorithm: list.signatureAlgorithm.algorithm,
+    thisUpdate: tbs.thisUpdate.getTime(),
+    nextUpdate,
+    onlyUserCerts,
+    onlyCaCerts,
+    issuer: Buffer.from(AsnConvert.serialize(tbs.issuer)),
+    revoked,
+    fetchedAt: now,
+    expires,
+  };
 }
 
 /** Checks the CRL against the certificate and its issuer, and looks the certificate up. Throws Error when unusable. */
 function status(crl: LoadedCrl, cert: ParsedCertificate, issuer: ParsedCertificate, now: Date): RevocationStatus {
-  const tbs = crl.list.tbsCertList;
   if (!crl.issuer.equals(cert.rawIssuer)) throw new Error(`answered a CRL of another issuer than "${issuer.subject}"`);
   const ku = (issuer.asn.tbsCertificate.extensions ?? []).find((e) => e.extnID === id_ce_keyUsage);
   if (ku && !(AsnConvert.parse(ku.extnValue, KeyUsage).toNumber() & KeyUsageFlags.cRLSign)) throw new Error(`answered a CRL, but issuer "${issuer.subject}" lacks keyUsage cRLSign`);
-  const algorithm = crl.list.signatureAlgorithm.algorithm;
-  if (!isSupportedSignatureAlgorithm(algorithm)) throw new Error(`answered a CRL signed with unsupported algorithm ${algorithm}`);
-  if (!crl.list.tbsCertListRaw || !verifySigned(algorithm, issuer.publicKey, Buffer.from(crl.list.tbsCertListRaw), Buffer.from(crl.list.signature))) {
-    throw new Error(`answered a CRL whose signature does not verify with issuer "${issuer.subject}"`);
-  }
-  const thisUpdate = tbs.thisUpdate.getTime();
-  if (thisUpdate.getTime() > now.getTime() + CLOCK_SKEW_MS) throw new Error(`answered a CRL from the future (thisUpdate ${thisUpdate.toISOString()})`);
-  const nextUpdate = tbs.nextUpdate?.getTime();
-  if (nextUpdate && nextUpdate.getTime() < now.getTime() - CLOCK_SKEW_MS) throw new Error(`answered an outdated CRL (nextUpdate ${nextUpdate.toISOString()})`);
-  const idpExt = (tbs.crlExtensions ?? []).find((e) => e.extnID === id_ce_issuingDistributionPoint);
-  if (idpExt) {
-    const idp = AsnConvert.parse(idpExt.extnValue, IssuingDistributionPoint);
-    const isCa = cert.x509.ca;
-    if ((idp.onlyContainsCACerts && !isCa) || (idp.onlyContainsUserCerts && isCa)) throw new Error(`answered a CRL that does not cover ${isCa ? 'CA' : 'end-entity'} certificates`);
-  }
+  if (!isSupportedSignatureAlgorithm(crl.algorithm)) throw new Error(`answered a CRL signed with unsupported algorithm ${crl.algorithm}`);
+  if (!verifySigned(crl.algorithm, issuer.publicKey, crl.tbs, crl.signature)) throw new Error(`answered a CRL whose signature does not verify with issuer "${issuer.subject}"`);
+  if (crl.thisUpdate.getTime() > now.getTime() + CLOCK_SKEW_MS) throw new Error(`answered a CRL from the future (thisUpdate ${crl.thisUpdate.toISOString()})`);
+  if (crl.nextUpdate && crl.nextUpdate.getTime() < now.getTime() - CLOCK_SKEW_MS) throw new Error(`answered an outdated CRL (nextUpdate ${crl.nextUpdate.toISOString()})`);
+  const isCa = cert.x509.ca;
+  if ((crl.onlyCaCerts && !isCa) || (crl.onlyUserCerts && isCa)) throw new Error(`answered a CRL that does not cover ${isCa ? 'CA' : 'end-entity'} certificates`);
   const entry = crl.revoked.get(serialKey(cert.asn.tbsCertificate.serialNumber));
-  return entry ? { status: 'revoked', at: entry.at, reason: entry.reason, nextUpdate } : { status: 'good', nextUpdate };
+  return entry ? { status: 'revoked', at: entry.at, reason: entry.reason, nextUpdate: crl.nextUpdate } : { status: 'good', nextUpdate: crl.nextUpdate };
 }
 
 /** Downloads (or reuses) CRLs and evaluates certificates against them. One per validator. */

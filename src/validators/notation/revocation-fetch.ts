@@ -4,6 +4,7 @@
  * a size cap, and the admission deadline. Failures are Errors whose message says what happened, for the denial.
  */
 import { request, type Dispatcher } from 'undici';
+import { leaseOf, standaloneLease } from '../../registry/byte-budget.js';
 
 export const REVOCATION_TIMEOUT_MS = 5000;
 
@@ -38,6 +39,10 @@ export function revocationFetcher(dispatcher?: Dispatcher): RevocationFetch {
     const timeoutMs = req.timeoutMs ?? REVOCATION_TIMEOUT_MS;
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = AbortSignal.any([req.signal, timeout]);
+    // The bytes received count against the process's byte budget like registry data (src/registry/byte-budget.ts),
+    // held while this response is read.
+    const verificationLease = leaseOf(req.signal);
+    const lease = verificationLease ?? standaloneLease();
     try {
       const res = await request(url, {
         ...(dispatcher ? { dispatcher } : {}),
@@ -64,10 +69,12 @@ export function revocationFetcher(dispatcher?: Dispatcher): RevocationFetch {
           res.body.destroy();
           throw new Error(`answered more than the limit of ${req.maxBytes} bytes`);
         }
+        await lease.take((chunk as Buffer).length, signal, url.href);
         chunks.push(chunk as Buffer);
       }
       return Buffer.concat(chunks, total);
     } catch (err) {
+      if ((err as { code?: string }).code === 'REQUEST_BYTES_LIMIT') throw err;
       if (req.signal.aborted) throw new RevocationDeadlineError('the admission deadline passed during a revocation check');
       if (timeout.aborted) throw new Error(`did not answer within ${timeoutMs / 1000} s`);
       const e = err as { code?: string; cause?: { code?: string }; message: string };
@@ -75,6 +82,8 @@ export function revocationFetcher(dispatcher?: Dispatcher): RevocationFetch {
       if (code === 'ECONNREFUSED') throw new Error('refused the connection');
       if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') throw new Error(`cannot be resolved (${code})`);
       throw err instanceof Error && /^(answered|did not)/.test(err.message) ? err : new Error(`cannot be reached (${code ?? e.message})`);
+    } finally {
+      if (!verificationLease) lease.releaseAll();
     }
   };
 }

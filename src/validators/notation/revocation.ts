@@ -106,7 +106,7 @@ export class OnlineRevocation implements RevocationChecker {
           if (s.status === 'revoked') return revoked(s, `OCSP responder ${url}`);
           problems.push(`OCSP ${url} answered "unknown"`);
         } catch (err) {
-          if (err instanceof RevocationDeadlineError) throw err;
+          if (err instanceof RevocationDeadlineError || err instanceof ImprimaturError) throw err;
           problems.push(`OCSP ${url} ${(err as Error).message}`);
         }
       }
@@ -116,11 +116,12 @@ export class OnlineRevocation implements RevocationChecker {
           if (s.status === 'good') return undefined;
           if (s.status === 'revoked') return revoked(s, `the CRL at ${url}`);
         } catch (err) {
-          if (err instanceof RevocationDeadlineError) throw err;
+          if (err instanceof RevocationDeadlineError || err instanceof ImprimaturError) throw err;
           problems.push(`CRL ${url} ${(err as Error).message}`);
         }
       }
     } catch (err) {
+      if (!(err instanceof RevocationDeadlineError)) throw err;
       throw new ImprimaturError('DEADLINE_EXCEEDED', `the admission deadline passed while the revocation status of ${what} "${cert.subject}" was checked (${endpoints(cert).join(', ')})`, undefined, { cause: err });
     }
     return { failure: `revocation status of ${what} "${cert.subject}" cannot be determined: ${problems.join('; ')}`, hint: UNAVAILABLE_HINT };
