@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { ApiException, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
 import { localSelfSigned } from '../../src/server/tls.js';
-import { findObject, renderChart } from '../harness/helm-render/render.js';
+import { findObject, renderChart } from '../harness/helm.js';
 import { applyManifests, retargetWebhook, type KubeApiServer } from '../harness/kube.js';
 import type { TestRegistry } from '../harness/registry.js';
 import type { TestKey } from '../harness/cosign-signing.js';
@@ -126,8 +126,13 @@ export async function refusal(work: Promise<unknown>): Promise<ApiStatus> {
 export const API_VERSION: Record<string, string> = {
   Pod: 'v1', ReplicationController: 'v1',
   Deployment: 'apps/v1', ReplicaSet: 'apps/v1', DaemonSet: 'apps/v1', StatefulSet: 'apps/v1',
-  Job: 'batch/v1', CronJob: 'batch/v1beta1', // kube-apiserver 1.20 serves CronJob only as batch/v1beta1
+  Job: 'batch/v1', CronJob: 'batch/v1beta1', // set by useServer: 1.20 serves CronJob only as batch/v1beta1, 1.25+ only as batch/v1
 };
+
+/** Makes the objects built here match the API server the suite runs against (call it after starting the server). */
+export function useServer(kube: KubeApiServer): void {
+  API_VERSION['CronJob'] = kube.minor >= 21 ? 'batch/v1' : 'batch/v1beta1';
+}
 
 export interface Extra {
   ownerReferences?: Array<Record<string, unknown>>;

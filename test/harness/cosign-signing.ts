@@ -162,12 +162,19 @@ export async function pushSignatureReferrer(
   return descriptor;
 }
 
-/** Adds `descriptor` to the referrers tag schema index of `subject` (read from the registry directly, with Basic auth if it needs it). */
+/**
+ * Adds `descriptor` to the referrers tag schema index of `subject` (read from the registry directly, with Basic auth if
+ * it needs it) — as OCI 1.1 clients do, only where the registry has no referrers API (distribution 2.8); a registry with
+ * the API indexes referrers itself (olareg even stops listing a referrer once a client writes the fallback tag).
+ */
 export async function addToReferrersIndex(pusher: ReferrerPusher, repo: string, subject: string, descriptor: PushedDescriptor): Promise<void> {
   const tag = subject.replace(':', '-');
   const agent = new Agent();
   const auth = pusher.credentials ? { authorization: `Basic ${Buffer.from(`${pusher.credentials.user}:${pusher.credentials.password}`).toString('base64')}` } : {};
   try {
+    const api = await fetch(`${pusher.directUrl}/v2/${repo}/referrers/${subject}`, { headers: { accept: OCI_INDEX, ...auth }, dispatcher: agent });
+    await api.arrayBuffer();
+    if (api.status === 200) return;
     const res = await fetch(`${pusher.directUrl}/v2/${repo}/manifests/${tag}`, { headers: { accept: OCI_INDEX, ...auth }, dispatcher: agent });
     if (res.status !== 200 && res.status !== 404) throw new Error(`reading the referrers index ${repo}:${tag}: HTTP ${res.status}`);
     const current = res.status === 200 ? ((await res.json()) as { manifests: PushedDescriptor[] }).manifests : (await res.arrayBuffer(), []);

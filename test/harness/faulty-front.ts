@@ -1,10 +1,10 @@
-import { startHttpFront, type FrontAction, type FrontRequest, type Forward, type HttpFront, type UpstreamResponse } from './http-front.js';
+import { startHttpFront, type FrontAction, type FrontRequest, type Forward, type HttpFront } from './http-front.js';
 
 /**
  * A misbehaving front for a real registry, to test the client's defences:
- * rate limiting, 5xx, hanging, connection resets, lying and oversized manifests, and an OCI 1.1
- * referrers API (`GET /v2/<name>/referrers/<digest>`, built from the referrers tag schema, which
- * distribution 2.8 lacks). `stop()` makes the registry look down (connection refused).
+ * rate limiting, 5xx, hanging, connection resets, lying and oversized manifests. It also counts
+ * requests to the OCI 1.1 referrers API route, which the registry behind it serves (olareg) or
+ * answers 404 (distribution 2.8). `stop()` makes the registry look down (connection refused).
  */
 export type Fault =
   /** 429 (with Retry-After when given) for the next `times` matching requests, then pass through. */
@@ -28,8 +28,6 @@ export interface FaultyFrontOptions {
   upstream: string;
   upstreamCa?: string;
   tls?: { certPem: string; keyPem: string };
-  /** Serve the OCI 1.1 referrers API. */
-  referrersApi?: boolean;
   /** Port to listen on (default: any free port). */
   port?: number;
 }
@@ -39,13 +37,12 @@ export interface FaultyFront extends HttpFront {
   setFault(fault: Fault | undefined, match?: RegExp): void;
   /** How many requests the current fault was applied to. */
   faultHits(): number;
-  /** Requests to the referrers API route. */
+  /** Requests the registry answered (200) through the OCI 1.1 referrers API (`GET /v2/<name>/referrers/<digest>`). */
   referrersApiHits(): number;
 }
 
 const DEFAULT_MATCH = /^\/v2\/.+/;
-const REFERRERS = /^\/v2\/(.+)\/referrers\/(sha256:[a-f0-9]{64})(?:\?(.*))?$/;
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+const REFERRERS = /^\/v2\/.+\/referrers\/[^/]+$/;
 
 export async function startFaultyFront(opts: FaultyFrontOptions): Promise<FaultyFront> {
   let fault: Fault | undefined;
@@ -62,10 +59,10 @@ export async function startFaultyFront(opts: FaultyFrontOptions): Promise<Faulty
         return action;
       }
     }
-    const referrers = opts.referrersApi && req.method === 'GET' ? REFERRERS.exec(path) : null;
-    if (referrers) {
-      referrersHits++;
-      return serveReferrers(referrers[1]!, referrers[2]!, new URLSearchParams(referrers[3] ?? '').get('artifactType'), req, forward);
+    if (req.method === 'GET' && REFERRERS.test(path.split('?')[0]!)) {
+      const res = await forward();
+      if (res.status === 200) referrersHits++;
+      return res;
     }
     return forward();
   };
@@ -128,20 +125,4 @@ async function applyFault(fault: Fault, hits: number, req: FrontRequest, forward
         chunked: !fault.declareLength,
       };
   }
-}
-
-/** OCI 1.1 referrers API answer, built from the referrers tag schema index at `sha256-<hex>`. */
-async function serveReferrers(name: string, digest: string, artifactType: string | null, req: FrontRequest, forward: Forward): Promise<UpstreamResponse> {
-  const tagged = await forward({ method: 'GET', path: `/v2/${name}/manifests/${digest.replace(':', '-')}`, headers: { ...req.headers, accept: OCI_INDEX } });
-  if (tagged.status === 401 || tagged.status === 403) return tagged;
-  let manifests: Array<Record<string, unknown>> = [];
-  if (tagged.status === 200) {
-    manifests = ((JSON.parse(tagged.body.toString('utf8')) as { manifests?: Array<Record<string, unknown>> }).manifests ?? []);
-  }
-  const headers: UpstreamResponse['headers'] = { 'content-type': OCI_INDEX };
-  if (artifactType) {
-    manifests = manifests.filter((m) => m['artifactType'] === artifactType);
-    headers['oci-filters-applied'] = 'artifactType';
-  }
-  return { status: 200, headers, body: Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests })) };
 }

@@ -1,6 +1,6 @@
 /**
- * A real Kubernetes API server (v1.20.2, built from Debian's source by scripts/build-kube-apiserver.sh)
- * with its own etcd, on loopback, for tests. No scheduler, no kubelet: objects are stored and validated,
+ * A real Kubernetes API server with its own etcd, on loopback, for tests: v1.20.2 (built from Debian's source) or
+ * the current release (built from the Go module proxy), both by scripts/build-kube-apiserver.sh. No scheduler, no kubelet: objects are stored and validated,
  * admission webhooks are called for real. See /work/shared/docs/test-infrastructure.md §4.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -8,18 +8,24 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { freePort } from './ports.js';
 import { createTestCertificates } from './tls.js';
+import { kubeApiServerBinary, type KubeVersion } from './tools.js';
 
 export { applyManifests, deleteManifests, ensureNamespace, webhookConfiguration, retargetWebhook, WORKLOAD_RULES, INSTALL_ORDER } from './kube-objects.js';
 export type { WebhookOptions } from './kube-objects.js';
+export { runBuildScript, kubeApiServerBinary, KUBE_VERSIONS, type KubeVersion } from './tools.js';
 
-const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export interface KubeApiServer {
+  /** Which build runs (`1.20` or `current`). */
+  version: KubeVersion;
+  /** The server's own `gitVersion`, e.g. `v1.20.2`. */
+  gitVersion: string;
+  /** Minor version number, e.g. 20. */
+  minor: number;
   /** https://127.0.0.1:<port> */
   url: string;
   /** Bearer token of a `system:masters` user. */
@@ -31,28 +37,6 @@ export interface KubeApiServer {
   /** Temp directory holding etcd data, keys, logs (apiserver.log, etcd.log). */
   dir: string;
   stop(): Promise<void>;
-}
-
-/** Runs a repository script and returns the last line of its stdout (scripts print the built binary's path). */
-export function runBuildScript(script: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', [join(REPO, 'scripts', script)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const path = out.trim().split('\n').pop() ?? '';
-      if (code === 0 && path) resolve(path);
-      else reject(new Error(`scripts/${script} failed (exit ${code}):\n${err}`));
-    });
-  });
-}
-
-/** Path of the kube-apiserver binary; builds it on first use (~7 minutes cold, cached afterwards). */
-export function kubeApiServerBinary(): Promise<string> {
-  return runBuildScript('build-kube-apiserver.sh');
 }
 
 interface Proc { child: ChildProcess; name: string; log: string }
@@ -87,9 +71,9 @@ function stopProcess(p: Proc): Promise<void> {
   });
 }
 
-function httpsGet(url: string, token: string, ca: string): Promise<{ status: number; body: string }> {
+function httpsGet(url: string, token: string, ca: string, timeoutMs = 2000): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { headers: { authorization: `Bearer ${token}` }, ca, timeout: 2000 }, (res) => {
+    const req = request(url, { headers: { authorization: `Bearer ${token}` }, ca, timeout: timeoutMs }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => { body += d.toString(); });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
@@ -122,8 +106,9 @@ async function waitReady(url: string, token: string, ca: string, procs: Proc[], 
 }
 
 /** Starts etcd and kube-apiserver on free loopback ports; resolves once /readyz answers 200. */
-export async function startKubeApiServer(): Promise<KubeApiServer> {
-  const bin = await kubeApiServerBinary();
+export async function startKubeApiServer(options: { version?: KubeVersion } = {}): Promise<KubeApiServer> {
+  const version = options.version ?? '1.20';
+  const bin = await kubeApiServerBinary(version);
   const dir = mkdtempSync(join(tmpdir(), 'imprimatur-kube-'));
   const [etcdClient, etcdPeer, etcdMetrics, apiPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const procs: Proc[] = [];
@@ -151,7 +136,10 @@ export async function startKubeApiServer(): Promise<KubeApiServer> {
     const issuer = 'https://kubernetes.default.svc.cluster.local';
     procs.push(startProcess('apiserver', bin, [
       `--etcd-servers=${client}`, '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1',
-      `--secure-port=${apiPort}`, '--insecure-port=0', `--cert-dir=${join(dir, 'certs')}`,
+      `--secure-port=${apiPort}`,
+      // 1.20 still has an insecure port; newer servers refuse a loopback advertise address with an endpoint reconciler.
+      ...(version === '1.20' ? ['--insecure-port=0'] : ['--endpoint-reconciler-type=none']),
+      `--cert-dir=${join(dir, 'certs')}`,
       `--tls-cert-file=${certs.certPath}`, `--tls-private-key-file=${certs.keyPath}`,
       `--service-account-issuer=${issuer}`, `--api-audiences=${issuer}`,
       `--service-account-key-file=${join(dir, 'sa.pub')}`, `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
@@ -167,7 +155,9 @@ export async function startKubeApiServer(): Promise<KubeApiServer> {
     writeFileSync(kubeconfigPath, kubeconfigYaml(url, certs.caPem, token), { mode: 0o600 });
     const kc = new KubeConfig();
     kc.loadFromFile(kubeconfigPath);
+    const info = JSON.parse((await httpsGet(`${url}/version`, token, certs.caPem)).body) as { gitVersion: string; minor: string };
     return {
+      version, gitVersion: info.gitVersion, minor: Number.parseInt(info.minor, 10),
       url, token, caPem: certs.caPem, kubeconfigPath, kc, dir,
       async stop() {
         await stopAll();
@@ -189,4 +179,27 @@ export function kubeconfigYaml(url: string, caPem: string, token: string): strin
     'contexts:', '- name: test', '  context:', '    cluster: test', '    user: admin',
     '',
   ].join('\n');
+}
+
+/** The API server's current resourceVersion (of a cheap list): watches from it see every later change. */
+export async function currentResourceVersion(kube: KubeApiServer): Promise<string> {
+  const res = await httpsGet(`${kube.url}/api/v1/namespaces?limit=1`, kube.token, kube.caPem);
+  if (res.status !== 200) throw new Error(`GET namespaces: HTTP ${res.status}: ${res.body.slice(0, 300)}`);
+  return (JSON.parse(res.body) as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
+}
+
+export interface WatchEvent { type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR'; name: string; resourceVersion: bigint; kind: string }
+
+/**
+ * Every change to the collection at `path` (e.g. `/api/v1/namespaces/x/services`) since `resourceVersion`, in order:
+ * a watch from that version, closed by the server after a second. Resource versions are etcd revisions, so events
+ * of different collections can be ordered by them.
+ */
+export async function eventsSince(kube: KubeApiServer, path: string, resourceVersion: string): Promise<WatchEvent[]> {
+  const res = await httpsGet(`${kube.url}${path}?watch=1&resourceVersion=${resourceVersion}&timeoutSeconds=1`, kube.token, kube.caPem, 10_000);
+  if (res.status !== 200) throw new Error(`watch ${path}: HTTP ${res.status}: ${res.body.slice(0, 300)}`);
+  return res.body.split('\n').filter((l) => l.trim()).map((line) => {
+    const e = JSON.parse(line) as { type: WatchEvent['type']; object: { kind: string; metadata: { name: string; resourceVersion: string } } };
+    return { type: e.type, kind: e.object.kind, name: e.object.metadata?.name, resourceVersion: BigInt(e.object.metadata?.resourceVersion ?? '0') };
+  });
 }

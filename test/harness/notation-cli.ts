@@ -52,6 +52,12 @@ export interface TrustPolicyStatement {
 export class NotationCli {
   readonly bin: string;
   readonly configDir: string;
+  /**
+   * The registry serves the OCI 1.1 referrers API (olareg): sign with `--force-referrers-tag=false` unless a call
+   * asks for the tag. notation 1.3's default writes the referrers tag schema even there, and olareg then stops
+   * listing the signature in its referrers API (see docs/test-infrastructure.md).
+   */
+  referrersApi = false;
 
   constructor(readonly home: string = makeTempDir('notation-home')) {
     this.bin = notationBinary();
@@ -97,7 +103,7 @@ export class NotationCli {
   /** `notation sign` of `reference` (host:port/repo@digest on a plain-HTTP registry). Returns the CLI output. */
   async sign(reference: string, o: SignOptions): Promise<string> {
     const args = ['sign', '--insecure-registry', '--key', o.key, '--signature-format', o.format ?? 'jws'];
-    if (o.forceReferrersTag === false) args.push('--force-referrers-tag=false');
+    if (o.forceReferrersTag === false || (this.referrersApi && o.forceReferrersTag !== true)) args.push('--force-referrers-tag=false');
     if (o.timestampUrl) args.push('--timestamp-url', o.timestampUrl, '--timestamp-root-cert', o.timestampRootCert ?? '');
     if (o.expiry) args.push('--expiry', o.expiry);
     for (const [k, v] of Object.entries(o.userMetadata ?? {})) args.push('--user-metadata', `${k}=${v}`);

@@ -55,13 +55,18 @@ export class RegistryPusher {
   }
 
   async pushManifest(repo: string, reference: string, body: Buffer | string | object, mediaType: string): Promise<string> {
+    return (await this.putManifest(repo, reference, body, mediaType)).digest;
+  }
+
+  /** PUT a manifest; also says whether the registry announced it indexed the manifest's `subject` (OCI-Subject). */
+  async putManifest(repo: string, reference: string, body: Buffer | string | object, mediaType: string): Promise<{ digest: string; ociSubject?: string }> {
     const data = Buffer.isBuffer(body) || typeof body === 'string' ? Buffer.from(body) : Buffer.from(JSON.stringify(body));
     const res = await this.call(repo, 'PUT', `/v2/${repo}/manifests/${reference}`, { 'content-type': mediaType }, data);
     expectStatus(res, 201, `push manifest ${repo}:${reference}`);
     const digest = sha256(data);
     const header = res.headers.get('docker-content-digest');
     if (header && header !== digest) throw new Error(`registry stored ${repo}:${reference} as ${header}, expected ${digest}`);
-    return digest;
+    return { digest, ociSubject: res.headers.get('oci-subject') ?? undefined };
   }
 
   /** A small deterministic image (config + one gzip tar layer) for `seed` (default `repo:tag`). */
@@ -96,8 +101,9 @@ export class RegistryPusher {
   }
 
   /**
-   * An OCI 1.1 artifact referring to `subject`, recorded in the referrers tag schema index (`sha256-<hex>`)
-   * as distribution 2.8 has no referrers API.
+   * An OCI 1.1 artifact referring to `subject`, pushed the way OCI 1.1 clients do: a registry with the referrers API
+   * answers the manifest PUT with `OCI-Subject` and indexes it itself; otherwise (distribution 2.8) the client adds
+   * the artifact to the referrers tag schema index (`sha256-<hex>`).
    */
   async pushReferrer(repo: string, subject: PushedDescriptor, artifactType: string, payload: Buffer | string, annotations?: Record<string, string>): Promise<PushedDescriptor> {
     const data = Buffer.from(payload);
@@ -108,8 +114,9 @@ export class RegistryPusher {
       schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType, config, layers: [layer],
       subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size }, ...(annotations ? { annotations } : {}),
     }));
-    const digest = await this.pushManifest(repo, sha256(manifest), manifest, OCI_MANIFEST);
+    const { digest, ociSubject } = await this.putManifest(repo, sha256(manifest), manifest, OCI_MANIFEST);
     const descriptor: PushedDescriptor = { mediaType: OCI_MANIFEST, digest, size: manifest.length, artifactType, ...(annotations ? { annotations } : {}) };
+    if (ociSubject === subject.digest) return descriptor;
     const tag = digestTag(subject.digest);
     const existing = await this.call(repo, 'GET', `/v2/${repo}/manifests/${tag}`, { accept: OCI_INDEX });
     const current = existing.status === 200 ? ((await existing.json()) as { manifests: PushedDescriptor[] }).manifests : (await existing.arrayBuffer(), []);

@@ -9,28 +9,36 @@ import { RegistryPusher } from './registry-push.js';
 import { createTestCertificates, type TestCertificates } from './tls.js';
 import { startTokenServer, type TokenServer } from './token-server.js';
 import { ensureInstalled } from './apt.js';
+import { olaregBinary } from './tools.js';
 
 /**
- * A real Debian `docker-registry` (distribution 2.8) on loopback, for tests.
+ * A real registry on loopback, for tests: Debian's `docker-registry` (distribution 2.8: no referrers API, so
+ * clients fall back to the referrers tag schema) or olareg (an OCI 1.1 registry with the referrers API, built
+ * from the Go module proxy by scripts/build-olareg.sh).
  *
  * Clients talk to `url`/`host`: a counting front (see faulty-front.ts) that forwards to the
  * registry, so `requestCount()` is exact and faults can be injected with `front.setFault`.
  * The push helpers talk to the registry directly and are not counted.
  */
+export type RegistryServer = 'distribution' | 'olareg';
+
 export interface StartRegistryOptions {
+  /** Which server runs; default `olareg` when `referrersApi` is set, else `distribution`. */
+  server?: RegistryServer;
   /** Serve HTTPS with a certificate from a fresh test CA (`caPem`). */
   tls?: boolean;
   /** Require these credentials (Basic auth, or at the token service when `token` is set). */
   htpasswd?: { user: string; password: string };
-  /** Docker v2 token auth with a small Node token service. */
+  /** Docker v2 token auth with a small Node token service (distribution only). */
   token?: boolean;
   /** Lifetime of issued tokens (default 300 s). */
   tokenExpiresInSeconds?: number;
-  /** Let the front serve the OCI 1.1 referrers API (distribution 2.8 has none). */
+  /** A registry that serves the OCI 1.1 referrers API: olareg (distribution 2.8 has none). */
   referrersApi?: boolean;
 }
 
 export interface TestRegistry {
+  server: RegistryServer;
   /** Base URL clients use, e.g. `https://127.0.0.1:41234`. */
   url: string;
   /** `127.0.0.1:port` of `url`: the registry name to use in image references. */
@@ -71,7 +79,11 @@ process.once('exit', () => {
 });
 
 export async function startRegistry(opts: StartRegistryOptions = {}): Promise<TestRegistry> {
-  ensureRegistryInstalled();
+  const server: RegistryServer = opts.server ?? (opts.referrersApi ? 'olareg' : 'distribution');
+  if (server === 'distribution' && opts.referrersApi) throw new Error('distribution 2.8 has no referrers API: use server "olareg"');
+  if (server === 'olareg' && opts.token) throw new Error('the test token service is wired to distribution only');
+  ensureRegistryInstalled(); // also olareg's tests use skopeo/htpasswd helpers
+  const olareg = server === 'olareg' ? await olaregBinary() : undefined;
   const dir = mkdtempSync(join(tmpdir(), 'imprimatur-registry-'));
   mkdirSync(join(dir, 'data'));
   const certificates = opts.tls ? createTestCertificates(join(dir, 'tls')) : undefined;
@@ -86,7 +98,9 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Te
   if (opts.token) tokenServer = await startToken();
 
   let auth: Record<string, unknown> | undefined;
-  if (tokenServer) {
+  if (olareg) {
+    // olareg: no config file; basic auth through its static login list.
+  } else if (tokenServer) {
     auth = { token: { realm: tokenServer.realm, service: tokenServer.service, issuer: tokenServer.issuer, rootcertbundle: tokenServer.rootCertBundlePath } };
   } else if (opts.htpasswd) {
     const line = execFileSync('htpasswd', ['-Bbn', opts.htpasswd.user, opts.htpasswd.password], { encoding: 'utf8' }).trim();
@@ -112,9 +126,16 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Te
   let front: FaultyFront | undefined;
   let frontPort: number | undefined;
 
+  const command: [string, string[]] = olareg
+    ? [olareg, ['serve', '--addr', '127.0.0.1', '--port', String(registryPort), '--store-type', 'dir', '--dir', join(dir, 'data'),
+      '--api-delete', '--gc-frequency', '-1s', '--verbosity', 'warn',
+      ...(certificates ? ['--tls-cert', certificates.certPath, '--tls-key', certificates.keyPath] : []),
+      ...(opts.htpasswd ? ['--auth-static-login', `${opts.htpasswd.user}:${opts.htpasswd.password}`] : [])]]
+    : ['docker-registry', ['serve', configPath]];
+
   const startProcess = async (): Promise<void> => {
     const output: string[] = [];
-    const proc = spawn('docker-registry', ['serve', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(command[0], command[1], { stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (b: Buffer): void => {
       output.push(b.toString());
       if (output.length > 50) output.shift();
@@ -127,11 +148,11 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Te
     cleanups.add(kill);
     proc.once('exit', () => cleanups.delete(kill));
     child = proc;
-    await waitReady(directUrl, certificates?.caPem, proc, output);
+    await waitReady(server, directUrl, certificates?.caPem, proc, output);
   };
 
   const startFront = async (): Promise<FaultyFront> => {
-    const f = await startFaultyFront({ port: frontPort, upstream: directUrl, upstreamCa: certificates?.caPem, tls: serverTls, referrersApi: opts.referrersApi });
+    const f = await startFaultyFront({ port: frontPort, upstream: directUrl, upstreamCa: certificates?.caPem, tls: serverTls });
     frontPort = f.port;
     return f;
   };
@@ -156,6 +177,7 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Te
   };
 
   const handle: TestRegistry = {
+    server,
     url: front.url,
     host: front.host,
     directUrl,
@@ -187,13 +209,13 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Te
   return handle;
 }
 
-async function waitReady(url: string, caPem: string | undefined, proc: ChildProcess, output: string[]): Promise<void> {
+async function waitReady(server: RegistryServer, url: string, caPem: string | undefined, proc: ChildProcess, output: string[]): Promise<void> {
   const agent = new Agent({ connect: caPem ? { ca: caPem } : {} });
   const deadline = Date.now() + 15_000;
   try {
     while (Date.now() < deadline) {
       if (proc.exitCode !== null || proc.signalCode !== null) {
-        throw new Error(`docker-registry exited (${proc.exitCode ?? proc.signalCode}) before it was ready:\n${output.join('')}`);
+        throw new Error(`${server} exited (${proc.exitCode ?? proc.signalCode}) before it was ready:\n${output.join('')}`);
       }
       try {
         const res = await fetch(`${url}/v2/`, { dispatcher: agent });
@@ -205,7 +227,7 @@ async function waitReady(url: string, caPem: string | undefined, proc: ChildProc
       await new Promise((r) => setTimeout(r, 50));
     }
     proc.kill('SIGKILL');
-    throw new Error(`docker-registry did not become ready at ${url} within 15 s:\n${output.join('')}`);
+    throw new Error(`${server} did not become ready at ${url} within 15 s:\n${output.join('')}`);
   } finally {
     await agent.close();
   }

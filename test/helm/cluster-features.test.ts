@@ -7,13 +7,15 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import yaml from 'js-yaml';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { CHART_DIR, findObject, renderChart } from '../harness/helm-render/render.js';
+import { CHART_DIR, findObject, renderChart } from '../harness/helm.js';
+import { applyManifests, deleteManifests, startKubeApiServer, type KubeApiServer } from '../harness/kube.js';
 import { startWebhook } from '../support/webhook.js';
 import { staticPolicy } from '../support/configs.js';
 
 type Obj = Record<string, any>;
-const render = (values: Record<string, unknown> = {}, existing?: KubernetesObject[]) =>
-  renderChart({ release: 'imprimatur', namespace: 'imprimatur', values: [values], ...(existing ? { existing } : {}) });
+/** `helm template`; with `cluster`, against that API server (`--dry-run=server`: `lookup` sees its objects). */
+const render = (values: Record<string, unknown> = {}, cluster?: KubeApiServer) =>
+  renderChart({ release: 'imprimatur', namespace: 'imprimatur', values: [values], ...(cluster ? { kubeconfig: cluster.kubeconfigPath } : {}) });
 const container = (objects: KubernetesObject[]): Obj => findObject(objects, 'Deployment').spec.template.spec.containers[0];
 const named = (objects: KubernetesObject[], kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata?.name === name) as Obj | undefined;
 const AUDIT = { kubernetes: { audit: { enabled: true } } };
@@ -83,14 +85,27 @@ describe('Helm chart: Events and in-cluster audit', function () {
     expect(JSON.stringify(named(objects, 'ClusterRole', 'imprimatur-cluster-features'))).to.not.contain('policyreports');
   });
 
-  it('leaves a PolicyReport CRD installed by someone else alone, and keeps managing its own', async () => {
-    const crd = (annotations: Record<string, string>) => ({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'policyreports.wgpolicyk8s.io', annotations } }) as KubernetesObject;
-    const kyverno = await render(AUDIT, [crd({ 'meta.helm.sh/release-name': 'kyverno' })]);
-    expect(kyverno.filter((o) => o.kind === 'CustomResourceDefinition')).to.deep.equal([]);
-    const bare = await render(AUDIT, [crd({})]);
-    expect(bare.filter((o) => o.kind === 'CustomResourceDefinition')).to.deep.equal([]);
-    const ours = await render(AUDIT, [crd({ 'meta.helm.sh/release-name': 'imprimatur' })]);
-    expect(ours.filter((o) => o.kind === 'CustomResourceDefinition')).to.have.length(1);
+  it('leaves a PolicyReport CRD installed by someone else alone, and keeps managing its own (lookup on a real API server)', async function () {
+    this.timeout(40 * 60_000); // a cold machine builds kube-apiserver first
+    const kube = await startKubeApiServer();
+    try {
+      const shipped = yaml.load(readFileSync(join(CHART_DIR, 'files', 'policyreport-crd.yaml'), 'utf8')) as Obj;
+      const crd = (annotations: Record<string, string>) => ({ ...shipped, metadata: { name: 'policyreports.wgpolicyk8s.io', annotations } }) as KubernetesObject;
+      const existing = async (annotations: Record<string, string>): Promise<KubernetesObject[]> => {
+        await applyManifests(kube.kc, [crd(annotations)]);
+        return render(AUDIT, kube);
+      };
+      const kyverno = await existing({ 'meta.helm.sh/release-name': 'kyverno' });
+      expect(kyverno.filter((o) => o.kind === 'CustomResourceDefinition')).to.deep.equal([]);
+      const bare = await existing({});
+      expect(bare.filter((o) => o.kind === 'CustomResourceDefinition')).to.deep.equal([]);
+      const ours = await existing({ 'meta.helm.sh/release-name': 'imprimatur' });
+      expect(ours.filter((o) => o.kind === 'CustomResourceDefinition')).to.have.length(1);
+      await deleteManifests(kube.kc, [crd({})]);
+      expect((await render(AUDIT, kube)).filter((o) => o.kind === 'CustomResourceDefinition'), 'none installed yet').to.have.length(1);
+    } finally {
+      await kube.stop();
+    }
     const off = await render({ kubernetes: { audit: { enabled: true, policyReports: { installCRD: false } } } });
     expect(off.filter((o) => o.kind === 'CustomResourceDefinition')).to.deep.equal([]);
   });

@@ -16,8 +16,8 @@ describe('notation validator (real notation CLI, real registry, real TSA)', func
   after(async () => { await w?.stop(); });
 
   /** Imprimatur's verdict and the notation CLI's for the same trust store/policy must agree. */
-  async function bothAgree(ref: string, direct: string, root: RootSpec, policy: TrustPolicyStatement, options: Record<string, unknown> = {}): Promise<boolean> {
-    const ours = await runValidator(makeValidator(w.reg, [root]), ref, { trustRoot: root.name, ...options });
+  async function bothAgree(ref: string, direct: string, root: RootSpec, policy: TrustPolicyStatement, options: Record<string, unknown> = {}, reg = w.reg): Promise<boolean> {
+    const ours = await runValidator(makeValidator(reg, [root]), ref, { trustRoot: root.name, ...options });
     const stores: { ca: Record<string, string>; tsa?: Record<string, string> } = { ca: { [root.name]: root.cert } };
     const trustStores = [`ca:${root.name}`];
     if (root.tsCert) {
@@ -94,36 +94,38 @@ describe('notation validator (real notation CLI, real registry, real TSA)', func
   });
 
   it('tampered envelope (one byte of the signature changed, re-pushed with a new digest): integrity failure, denied even at audit', async () => {
-    const img = await w.image('app/tampered');
+    // distribution 2.8: the signature is listed in the referrers tag schema, which this test rewrites
+    const img = await w.image('app/tampered', w.tagSchemaReg);
     await w.cli.sign(img.direct, { key: 'quick', format: 'cose' });
     // take the signature, flip a byte, and replace the referrers tag index with only the tampered copy
     const repo = 'app/tampered';
     const tag = img.digest.replace(':', '-');
-    const index = JSON.parse(await (await fetch(`${w.reg.directUrl}/v2/${repo}/manifests/${tag}`, { headers: { accept: 'application/vnd.oci.image.index.v1+json' } })).text());
+    const index = JSON.parse(await (await fetch(`${w.tagSchemaReg.directUrl}/v2/${repo}/manifests/${tag}`, { headers: { accept: 'application/vnd.oci.image.index.v1+json' } })).text());
     const sigDesc = index.manifests[0];
-    const manifest = JSON.parse(await (await fetch(`${w.reg.directUrl}/v2/${repo}/manifests/${sigDesc.digest}`, { headers: { accept: sigDesc.mediaType } })).text());
-    const blob = Buffer.from(await (await fetch(`${w.reg.directUrl}/v2/${repo}/blobs/${manifest.layers[0].digest}`)).arrayBuffer());
+    const manifest = JSON.parse(await (await fetch(`${w.tagSchemaReg.directUrl}/v2/${repo}/manifests/${sigDesc.digest}`, { headers: { accept: sigDesc.mediaType } })).text());
+    const blob = Buffer.from(await (await fetch(`${w.tagSchemaReg.directUrl}/v2/${repo}/blobs/${manifest.layers[0].digest}`)).arrayBuffer());
     blob[blob.length - 5]! ^= 0x01;
-    const newBlob = await w.reg.pushBlob(repo, blob);
+    const newBlob = await w.tagSchemaReg.pushBlob(repo, blob);
     manifest.layers[0] = { ...manifest.layers[0], digest: newBlob, size: blob.length };
     const body = Buffer.from(JSON.stringify(manifest));
-    const newManifest = await w.reg.pushManifest(repo, 'tampered-sig', body, manifest.mediaType);
-    await w.reg.pushManifest(repo, tag, { ...index, manifests: [{ ...sigDesc, digest: newManifest, size: body.length }] }, index.mediaType);
+    const newManifest = await w.tagSchemaReg.pushManifest(repo, 'tampered-sig', body, manifest.mediaType);
+    await w.tagSchemaReg.pushManifest(repo, tag, { ...index, manifests: [{ ...sigDesc, digest: newManifest, size: body.length }] }, index.mediaType);
     const root = { name: 'default', cert: w.quickCert };
-    expect(await bothAgree(img.ref, img.direct, root, { level: 'audit' }, { verificationLevel: 'audit' })).to.equal(false);
-    const r = await runValidator(makeValidator(w.reg, [root]), img.ref);
+    expect(await bothAgree(img.ref, img.direct, root, { level: 'audit' }, { verificationLevel: 'audit' }, w.tagSchemaReg)).to.equal(false);
+    const r = await runValidator(makeValidator(w.tagSchemaReg, [root]), img.ref);
     expect(r.ok || r.message).to.contain('integrity check failed').and.contain('does not verify');
   });
 
   it('a signature for another image does not count for this one', async () => {
-    const a = await w.image('app/copy');
+    // distribution 2.8: a lying tag schema index (the registry lists a's signature for b)
+    const a = await w.image('app/copy', w.tagSchemaReg);
     await w.cli.sign(a.direct, { key: 'quick' });
-    const b = await w.image('app/copy');
+    const b = await w.image('app/copy', w.tagSchemaReg);
     // copy a's referrers index to b's tag (the registry now lists a's signature for b)
     const repo = 'app/copy';
-    const idx = await (await fetch(`${w.reg.directUrl}/v2/${repo}/manifests/${a.digest.replace(':', '-')}`, { headers: { accept: 'application/vnd.oci.image.index.v1+json' } })).text();
-    await w.reg.pushManifest(repo, b.digest.replace(':', '-'), idx, 'application/vnd.oci.image.index.v1+json');
-    const r = await runValidator(makeValidator(w.reg, [{ name: 'default', cert: w.quickCert }]), b.ref);
+    const idx = await (await fetch(`${w.tagSchemaReg.directUrl}/v2/${repo}/manifests/${a.digest.replace(':', '-')}`, { headers: { accept: 'application/vnd.oci.image.index.v1+json' } })).text();
+    await w.tagSchemaReg.pushManifest(repo, b.digest.replace(':', '-'), idx, 'application/vnd.oci.image.index.v1+json');
+    const r = await runValidator(makeValidator(w.tagSchemaReg, [{ name: 'default', cert: w.quickCert }]), b.ref);
     expect(r.ok).to.equal(false);
     expect(r.ok || r.message).to.match(/subject is sha256:[0-9a-f]+, not this image/);
   });

@@ -1,7 +1,8 @@
 /**
- * A shared world for the notation suites: a real docker-registry (signatures stored by the notation CLI
- * with the referrers tag schema; the front also serves the OCI 1.1 referrers API), a real RFC 3161 TSA
- * (openssl ts), the real notation CLI, and certificates made with openssl.
+ * A shared world for the notation suites: a real OCI 1.1 registry with the referrers API (olareg; the notation CLI
+ * stores signatures through it), a real docker-registry 2.8 (no referrers API: signatures in the referrers tag
+ * schema, which a test can rewrite like a lying registry), a real RFC 3161 TSA (openssl ts), the real notation CLI,
+ * and certificates made with openssl.
  */
 import { parseImageReference } from '../../src/image/reference.js';
 import { silentLogger } from '../../src/log.js';
@@ -15,7 +16,10 @@ import { startRegistry, type TestRegistry } from '../harness/registry.js';
 import { startTsa, type TestTsa } from '../harness/tsa.js';
 
 export interface World {
+  /** olareg: the referrers API. */
   reg: TestRegistry;
+  /** distribution 2.8: the referrers tag schema. */
+  tagSchemaReg: TestRegistry;
   tsa: TestTsa;
   cli: NotationCli;
   pki: TestPki;
@@ -29,15 +33,16 @@ export interface World {
    * Pushes a fresh image and returns `host/repo@digest` for the front (what Imprimatur sees) and for direct signing,
    * and `host/repo:tag` (the front) as a workload would name it.
    */
-  image(repo: string): Promise<{ ref: string; direct: string; digest: string; tagged: string }>;
+  image(repo: string, on?: TestRegistry): Promise<{ ref: string; direct: string; digest: string; tagged: string }>;
   stop(): Promise<void>;
 }
 
 export async function startWorld(): Promise<World> {
-  const reg = await startRegistry({ referrersApi: true });
+  const [reg, tagSchemaReg] = await Promise.all([startRegistry({ referrersApi: true }), startRegistry()]);
   const pki = new TestPki();
   const tsa = await startTsa(pki);
   const cli = new NotationCli();
+  cli.referrersApi = true; // olareg: signatures through the referrers API, as notation recommends there
   const quickCert = await cli.generateTest('quick');
   const release = codeSigningChain(pki, 'release', { intermediate: true });
   cli.addSigningKey('release', release.keyPath, pki.writeChain(release));
@@ -45,16 +50,16 @@ export async function startWorld(): Promise<World> {
   cli.addSigningKey('other', other.keyPath, pki.writeChain(other));
   let n = 0;
   return {
-    reg, tsa, cli, pki, quickCert, release, other,
-    async image(repo) {
+    reg, tagSchemaReg, tsa, cli, pki, quickCert, release, other,
+    async image(repo, on = reg) {
       const tag = `v${++n}`;
-      const img = await reg.pushRandomImage(repo, tag, { seed: `${repo}-${n}-${Date.now()}` });
-      const directHost = new URL(reg.directUrl).host;
-      return { ref: `${reg.host}/${repo}@${img.digest}`, direct: `${directHost}/${repo}@${img.digest}`, digest: img.digest, tagged: `${reg.host}/${repo}:${tag}` };
+      const img = await on.pushRandomImage(repo, tag, { seed: `${repo}-${n}-${Date.now()}` });
+      const directHost = new URL(on.directUrl).host;
+      return { ref: `${on.host}/${repo}@${img.digest}`, direct: `${directHost}/${repo}@${img.digest}`, digest: img.digest, tagged: `${on.host}/${repo}:${tag}` };
     },
     async stop() {
       await tsa.stop();
-      await reg.stop();
+      await Promise.all([reg.stop(), tagSchemaReg.stop()]);
     },
   };
 }

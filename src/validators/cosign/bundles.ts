@@ -4,10 +4,10 @@
  */
 import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
 import { ImprimaturError } from '../../errors.js';
-import type { Descriptor, FetchedManifest, RegistryClient, RepositoryRef } from '../../registry/types.js';
+import { MEDIA_TYPES, type Descriptor, type FetchedManifest, type RegistryClient, type RepositoryRef } from '../../registry/types.js';
 import { bundleSubjectProblem, COSIGN_SIGN_PREDICATE } from './bundle-subject.js';
 import { DIGEST_PATTERN, shortDigest, type BundleCandidate } from './candidates.js';
-import { fetchReferrerManifest } from './referrer-manifest.js';
+import { artifactTypeOf, fetchReferrerManifest } from './referrer-manifest.js';
 
 export const BUNDLE_MEDIA_TYPES: readonly string[] = [
   'application/vnd.dev.sigstore.bundle.v0.3+json',
@@ -21,6 +21,12 @@ export const MAX_BUNDLES = 32;
 export const MAX_BUNDLE_BYTES = 1024 * 1024;
 /** Attestation bundles (an SBOM can be large) above this size are not fetched. */
 export const MAX_ATTESTATION_BUNDLE_BYTES = 4 * 1024 * 1024;
+/**
+ * Artifact types a referrers listing may show for a bundle without saying so: none, or the empty config's media type,
+ * which older go-containerregistry (cosign 2.x `--new-bundle-format`) writes into the referrers tag schema index
+ * instead of the manifest's artifactType. Such a referrer counts only if its manifest says it is a bundle.
+ */
+const UNTYPED_LISTINGS: readonly string[] = ['', 'application/vnd.oci.empty.v1+json'];
 /** Referrer annotation naming the predicate type of a DSSE bundle (a hint: the signed statement decides). */
 export const BUNDLE_PREDICATE_TYPE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
 
@@ -54,8 +60,12 @@ export async function findBundles(
 ): Promise<BundleFindings> {
   const candidates: BundleCandidate[] = [];
   const skipped: string[] = [];
+  let untypedProbes = 0;
   for (const ref of referrers) {
-    if (!BUNDLE_MEDIA_TYPES.includes(ref.artifactType ?? '')) continue;
+    const listed = ref.artifactType ?? '';
+    const typed = BUNDLE_MEDIA_TYPES.includes(listed);
+    if (!typed && !(UNTYPED_LISTINGS.includes(listed) && ref.mediaType === MEDIA_TYPES.ociManifest)) continue;
+    if (!typed && ++untypedProbes > MAX_BUNDLES) continue;
     const id = `bundle ${shortDigest(ref.digest)}`;
     const hint = attestationHint(ref.annotations);
     if (hint && !attestationTypes.has(hint)) {
@@ -66,7 +76,8 @@ export async function findBundles(
       skipped.push(`${id}: more than ${MAX_BUNDLES} bundles; ignored`);
       continue;
     }
-    const loaded = await loadBundle(client, repo, digest, ref, id, signal, attestationTypes);
+    const loaded = await loadBundle(client, repo, digest, ref, id, signal, attestationTypes, !typed);
+    if (loaded === undefined) continue; // listed without a type, and not a bundle
     if ('skipped' in loaded) skipped.push(loaded.skipped);
     else candidates.push(loaded);
   }
@@ -92,8 +103,10 @@ async function loadBundle(
   id: string,
   signal: AbortSignal,
   attestationTypes: ReadonlySet<string>,
-): Promise<BundleCandidate | { skipped: string }> {
+  untypedListing: boolean,
+): Promise<BundleCandidate | { skipped: string } | undefined> {
   const fetched = await fetchReferrerManifest(client, repo, digest, ref, signal);
+  if (untypedListing && ('problem' in fetched || !BUNDLE_MEDIA_TYPES.includes(artifactTypeOf(fetched.manifest) ?? ''))) return undefined;
   if ('problem' in fetched) return { kind: 'bundle', id, problem: fetched.problem };
   // The tag-schema index written by cosign carries no annotations; the manifest does.
   const hint = attestationHint(ref.annotations) ?? attestationHint(manifestAnnotations(fetched.manifest));
