@@ -130,6 +130,46 @@ describe('notation validator (real notation CLI, real registry, real TSA)', func
     expect(r.ok || r.message).to.match(/subject is sha256:[0-9a-f]+, not this image/);
   });
 
+  describe('where signatures are found: the referrers API (olareg) and the referrers tag schema (distribution 2.8)', () => {
+    it('olareg: notation sign stores the signature through the referrers API, and Imprimatur finds it there', async () => {
+      const img = await w.image('where/api');
+      await w.cli.sign(img.direct, { key: 'release', format: 'cose' });
+      const root: RootSpec = { name: 'release', cert: rootOf(w.release).certPem };
+      const before = w.reg.front.referrersApiHits();
+      expect(await bothAgree(img.ref, img.direct, root, { level: 'strict' })).to.equal(true);
+      expect(w.reg.front.referrersApiHits() - before, 'referrers listed through GET /v2/<name>/referrers/<digest>').to.be.greaterThan(0);
+      // no fallback tag was written: the signature is reachable through the API only
+      const tag = await fetch(`${w.reg.directUrl}/v2/where/api/manifests/${img.digest.replace(':', '-')}`, { headers: { accept: 'application/vnd.oci.image.index.v1+json' } });
+      expect(tag.status).to.equal(404);
+    });
+
+    it('distribution 2.8 (no referrers API): notation sign with its default writes the tag schema; JWS and COSE are found there and admitted', async () => {
+      for (const format of ['jws', 'cose'] as const) {
+        const img = await w.image(`where/tag-${format}`, w.tagSchemaReg);
+        await w.cli.sign(img.direct, { key: 'quick', format, forceReferrersTag: true });
+        const root: RootSpec = { name: 'default', cert: w.quickCert };
+        expect(await bothAgree(img.ref, img.direct, root, { level: 'strict' }, {}, w.tagSchemaReg), format).to.equal(true);
+        const r = await runValidator(makeValidator(w.tagSchemaReg, [root]), img.ref);
+        expect(r.ok && r.outcome.digest).to.equal(img.digest);
+        expect(JSON.stringify(r.ok && r.outcome.details)).to.contain(`(${format.toUpperCase()})`);
+      }
+      expect(w.tagSchemaReg.front.referrersApiHits(), 'distribution 2.8 never answers the referrers API').to.equal(0);
+    });
+
+    it('a registry with a referrers API that ignores tag-schema-only signatures: notation and Imprimatur both find none, and the denial says why', async () => {
+      const img = await w.image('where/tag-only');
+      await w.cli.sign(img.direct, { key: 'quick', forceReferrersTag: true }); // notation 1.3's default
+      const root: RootSpec = { name: 'default', cert: w.quickCert };
+      expect(await bothAgree(img.ref, img.direct, root, { level: 'strict' })).to.equal(false);
+      const r = await runValidator(makeValidator(w.reg, [root]), img.ref);
+      expect(r.ok || r.code).to.equal('NO_SIGNATURES');
+      expect(r.ok || r.message).to.equal(
+        `no Notation signature found for ${img.ref} (${img.digest}) through the registry's referrers API, although its referrers tag schema index ` +
+        `(tag ${img.digest.replace(':', '-')}) lists 1: this registry serves referrers through its API only, so \`notation verify\` does not find them either; ` +
+        `sign again with \`notation sign --force-referrers-tag=false ${img.ref}\``);
+    });
+  });
+
   describe('time: expired certificates, expiry, timestamps', () => {
     let plain: { ref: string; direct: string; digest: string };
     let stamped: { ref: string; direct: string; digest: string };

@@ -1,6 +1,7 @@
 /**
  * End to end through POST /mutate (and /validate) and `imprimatur explain` with the notation validator: images signed
- * by the real `notation sign` (JWS and COSE, with a timestamp from a real RFC 3161 TSA) on a real registry, the real
+ * by the real `notation sign` (JWS and COSE, with a timestamp from a real RFC 3161 TSA) on real registries (olareg
+ * through the referrers API, distribution 2.8 through the referrers tag schema), the real
  * HTTPS webhook, and the built bin. Admitted workloads are pinned to the verified digest; unsigned, untrusted,
  * wrong-identity and unverifiable-revocation signatures are denied with the exact sentence kubectl shows.
  */
@@ -29,8 +30,10 @@ describe('admission with the notation validator (real notation CLI signatures, r
   let w: World;
   let hook: TestWebhook;
   let configFile: string;
-  /** JWS, `notation cert generate-test` certificate. */
+  /** JWS, `notation cert generate-test` certificate (olareg: referrers API). */
   let quick: Image;
+  /** The same signer on distribution 2.8, signed with notation's default (the referrers tag schema). */
+  let quickTagSchema: Image;
   /** COSE with an RFC 3161 timestamp, CA-issued leaf CN=release (OU=Release). */
   let release: Image;
   let unsigned: Image;
@@ -55,10 +58,12 @@ describe('admission with the notation validator (real notation CLI signatures, r
     });
     w.cli.addSigningKey('release-crl', crlLeaf.keyPath, w.pki.writeChain(crlLeaf));
 
-    [quick, release, unsigned, untrusted, intern, revocable] = await Promise.all([
+    [quick, release, unsigned, untrusted, intern, revocable, quickTagSchema] = await Promise.all([
       w.image('quick/app'), w.image('release/api'), w.image('quick/unsigned'), w.image('release/untrusted'), w.image('release/intern'), w.image('release/revocable'),
+      w.image('quick/legacy', w.tagSchemaReg),
     ]);
     await w.cli.sign(quick.direct, { key: 'quick' });
+    await w.cli.sign(quickTagSchema.direct, { key: 'quick', forceReferrersTag: true });
     await w.cli.sign(release.direct, { key: 'release', format: 'cose', timestampUrl: w.tsa.url, timestampRootCert: w.tsa.root.certPath });
     await w.cli.sign(untrusted.direct, { key: 'other' });
     await w.cli.sign(intern.direct, { key: 'intern' });
@@ -66,7 +71,7 @@ describe('admission with the notation validator (real notation CLI signatures, r
 
     trustedIdentity = 'x509.subject: C=US, ST=WA, O=Imprimatur Test, OU=Release';
     const yaml = `
-insecureRegistries: ["${host()}"]
+insecureRegistries: ["${host()}", "${w.tagSchemaReg.host}"]
 validators:
   - name: deny
     type: static
@@ -78,6 +83,10 @@ ${validatorYaml('acme', [
   - pattern: "*:*"
     validator: deny
   - pattern: "${host()}/quick/*"
+    validator: acme
+    with:
+      trustRoot: quick
+  - pattern: "${w.tagSchemaReg.host}/quick/*"
     validator: acme
     with:
       trustRoot: quick
@@ -99,13 +108,13 @@ ${validatorYaml('acme', [
     await w?.stop();
   });
 
-  it('a Deployment whose images were signed with notation sign (JWS and COSE with a timestamp) is admitted and every container pinned to the verified digest', async () => {
-    const obj = workload('Deployment', { containers: [quick.tagged, release.tagged], initContainers: [quick.tagged] });
+  it('a Deployment whose images were signed with notation sign (JWS and COSE with a timestamp; referrers API and tag schema) is admitted and every container pinned to the verified digest', async () => {
+    const obj = workload('Deployment', { containers: [quick.tagged, release.tagged, quickTagSchema.tagged], initContainers: [quick.tagged] });
     const res = await hook.post(review('Deployment', obj));
     expect(res.json.response.allowed, res.text).to.equal(true);
     expect(res.json.response.warnings).to.equal(undefined);
     const spec = (applyPatch(obj, res.json.response.patch) as any).spec.template.spec;
-    expect(spec.containers.map((c: any) => c.image)).to.deep.equal([`${quick.tagged}@${quick.digest}`, `${release.tagged}@${release.digest}`]);
+    expect(spec.containers.map((c: any) => c.image)).to.deep.equal([`${quick.tagged}@${quick.digest}`, `${release.tagged}@${release.digest}`, `${quickTagSchema.tagged}@${quickTagSchema.digest}`]);
     expect(spec.initContainers[0].image).to.equal(`${quick.tagged}@${quick.digest}`);
     // the validating pass sees the pinned images (our own patch) and admits them
     const pinned = applyPatch(obj, res.json.response.patch);

@@ -11,7 +11,8 @@ import { actions, type Action, type Check, type Level } from './levels.js';
 import { openEnvelope } from './open-envelope.js';
 import { bestFailure, describeAttempt, loggedResults, type NotationRecord, type NotationTrustRootRecord, type SignatureAttempt } from './record.js';
 import { offlineRevocation, type RevocationChecker } from './revocation.js';
-import { findSignatures, type SignatureCandidate } from './signatures.js';
+import { NOTATION_ARTIFACT_TYPE, findSignatures, type SignatureCandidate } from './signatures.js';
+import { referrersTag } from '../../registry/digest.js';
 import { integrityFailure, payloadProblem, verifyAgainstRoot, type CheckResult, type TargetDescriptor, type VerificationSettings } from './verify-signature.js';
 
 interface Opened {
@@ -23,6 +24,21 @@ interface Opened {
 }
 
 const SIGNATURE_ARTIFACT_HINT = 'the registry lists a signature artifact that cannot be used for this image; sign this image digest again with `notation sign`, and remove the broken artifact';
+
+/**
+ * Notation signatures listed in the referrers tag schema index of `digest` (0 when there is none). Asked only after
+ * the referrers listing found none: a registry with a referrers API does not list what a client wrote only to the
+ * tag (notation 1.3's default `--force-referrers-tag`), and the denial should say so.
+ */
+async function tagSchemaSignatures(client: RegistryClient, repo: RepositoryRef, digest: string, signal: AbortSignal): Promise<number> {
+  try {
+    const tagged = await client.findManifest(repo, referrersTag(digest), signal);
+    const manifests = tagged && Array.isArray(tagged.json.manifests) ? (tagged.json.manifests as Array<Record<string, unknown>>) : [];
+    return manifests.filter((m) => m.artifactType === NOTATION_ARTIFACT_TYPE).length;
+  } catch {
+    return 0; // only a better message was at stake
+  }
+}
 
 /**
  * Admission warnings for an admitted image whose counting signatures passed only because the level logs some
@@ -124,7 +140,12 @@ export class NotationValidator implements Validator {
     const verdict = decide(policy, signedBy, opened.length, image.original);
     if (!verdict.ok) {
       if (verdict.code === 'NO_SIGNATURES') {
-        verdict.message = `no Notation signature found for ${image.original} (${digest}) through the referrers API or the referrers tag schema; sign it with \`notation sign ${image.registry}/${image.repository}@${digest}\``;
+        const hidden = await tagSchemaSignatures(this.client, repo, digest, ctx.signal);
+        verdict.message = hidden > 0
+          ? `no Notation signature found for ${image.original} (${digest}) through the registry's referrers API, although its referrers tag schema index ` +
+            `(tag ${referrersTag(digest)}) lists ${hidden}: this registry serves referrers through its API only, so \`notation verify\` does not find them either; ` +
+            `sign again with \`notation sign --force-referrers-tag=false ${image.registry}/${image.repository}@${digest}\``
+          : `no Notation signature found for ${image.original} (${digest}) through the referrers API or the referrers tag schema; sign it with \`notation sign ${image.registry}/${image.repository}@${digest}\``;
       } else if (verdict.code === 'SIGNATURE_INVALID' && !policy.all) {
         const only = record.trustRoots[0]!;
         verdict.message = `no Notation signature passes trust root "${only.name}" (verificationLevel ${level}): ${only.reason}${opened.length > 1 ? ` [${opened.length} signatures examined; see imprimatur explain]` : ''}`;
