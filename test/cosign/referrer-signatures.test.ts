@@ -1,11 +1,12 @@
 /**
  * cosign signatures stored as OCI 1.1 referrers (`cosign sign --registry-referrers-mode=oci-1-1`, how
  * Docker signs Docker Hardened Images), laid out exactly as cosign's WriteSignaturesExperimentalOCI
- * writes them, on real registries: Debian's docker-registry 2.8 (referrers tag schema) and a registry
- * serving the OCI 1.1 referrers API. Key-based and keyless, thresholds across all three formats, and
+ * writes them, on real registries: Debian's docker-registry 2.8 (referrers tag schema) and olareg
+ * (the OCI 1.1 referrers API). Key-based and keyless, thresholds across all three formats, and
  * a registry that lies.
  */
 import { expect } from 'chai';
+import { fetch } from 'undici';
 import { parseImageReference } from '../../src/image/reference.js';
 import type { ValidatorConfig } from '../../src/config/types.js';
 import {
@@ -20,7 +21,7 @@ import { closeValidators, createValidator, ctx, denial, keyConfig, recordOf, rul
 describe('cosign validator: signatures stored as OCI 1.1 referrers', function () {
   this.timeout(60_000);
   let registry: TestRegistry; // distribution 2.8: found through the referrers tag schema
-  let withApi: TestRegistry; // serves the OCI 1.1 referrers API
+  let withApi: TestRegistry; // olareg: serves the OCI 1.1 referrers API
   let sigstore: MockSigstore;
   const alice: TestKey = generateTestKey('ecdsa-p256');
   const bob: TestKey = generateTestKey('ecdsa-p256');
@@ -68,6 +69,10 @@ describe('cosign validator: signatures stored as OCI 1.1 referrers', function ()
       const repo = 'oci11/api';
       const img = await withApi.pushRandomImage(repo, 'v1');
       await pushSignatureReferrer(withApi, repo, img.descriptor, layerFor(withApi, repo, img.digest, alice));
+      expect(withApi.server).to.equal('olareg');
+      // the registry indexed the referrer itself: there is no tag schema index the fallback could have read
+      const tagged = await fetch(`${withApi.directUrl}/v2/${repo}/manifests/${img.digest.replace(':', '-')}`, { headers: { accept: 'application/vnd.oci.image.index.v1+json' } });
+      expect(tagged.status).to.equal(404);
       const before = withApi.front.referrersApiHits();
       const outcome = await validator(withApi).validate(image(withApi, repo), keyRule('alice'), ctx());
       expect(outcome.digest).to.equal(img.digest);

@@ -8,30 +8,17 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import yaml from 'js-yaml';
 import { classicLayer, generateTestKey, pushSignatureReferrer, type TestKey } from '../harness/cosign-signing.js';
 import { startRegistry, type TestRegistry } from '../harness/registry.js';
 import { review, workload } from '../support/reviews.js';
 import { startWebhook, type TestWebhook } from '../support/webhook.js';
+import { dhiConfig } from './dhi-config.js';
 
 const BIN = join(process.cwd(), 'bin', 'imprimatur.js');
 const USER = { user: 'dhi-reader', password: 'read-only-token' };
-
-/** policies/default.yaml with the dhi validator's keys replaced, a pull secret, and dhi.io/* renamed to the test registry. */
-function dhiConfig(registry: TestRegistry, keys: { dhi2: TestKey; dhi1: TestKey }, secretName?: string): string {
-  const doc = yaml.load(readFileSync('policies/default.yaml', 'utf8')) as { validators: Array<Record<string, any>>; policy: Array<Record<string, any>> } & Record<string, unknown>;
-  const dhi = doc.validators.find((v) => v.name === 'dhi')!;
-  expect(dhi.trustRoots.map((r: { name: string }) => r.name)).to.deep.equal(['dhi-2', 'dhi-1']);
-  dhi.trustRoots = [{ name: 'dhi-2', key: keys.dhi2.publicPem }, { name: 'dhi-1', key: keys.dhi1.publicPem }];
-  if (secretName) dhi.auth = { secretName };
-  const rule = doc.policy.find((r) => r.pattern === 'dhi.io/*')!;
-  rule.pattern = `${registry.host}/dhi/*`;
-  doc.insecureRegistries = [registry.host];
-  return yaml.dump(doc);
-}
 
 describe('a DHI-shaped image verified by the shipped dhi validator', function () {
   this.timeout(60_000);
@@ -66,7 +53,7 @@ describe('a DHI-shaped image verified by the shipped dhi validator', function ()
     mkdirSync(join(secretsDir, 'dhi-pull'));
     const auth = Buffer.from(`${USER.user}:${USER.password}`).toString('base64');
     writeFileSync(join(secretsDir, 'dhi-pull', '.dockerconfigjson'), JSON.stringify({ auths: { [registry.host]: { auth } } }));
-    const text = dhiConfig(registry, { dhi2, dhi1 }, 'dhi-pull');
+    const text = dhiConfig(registry, { dhi2: dhi2.publicPem, dhi1: dhi1.publicPem }, 'dhi-pull');
     hook = await startWebhook(text, { secretsDir });
     configFile = hook.configFile;
   });
@@ -112,7 +99,7 @@ describe('a DHI-shaped image verified by the shipped dhi validator', function ()
   });
 
   it('without the pull secret, denies saying the registry needs credentials', async () => {
-    const noSecret = await startWebhook(dhiConfig(registry, { dhi2, dhi1 }), { secretsDir });
+    const noSecret = await startWebhook(dhiConfig(registry, { dhi2: dhi2.publicPem, dhi1: dhi1.publicPem }), { secretsDir });
     try {
       const res = await noSecret.post(review('Pod', workload('Pod', { containers: [`${registry.host}/dhi/python:3.13`] })));
       expect(res.json.response.allowed).to.equal(false);
