@@ -6,6 +6,7 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Agent, request } from 'undici';
@@ -40,6 +41,8 @@ export interface NotaryServer {
   tokenServer?: TokenServer;
   /** With `tokenAuth`: the credentials the token service accepts (the test CLI publishes with them). */
   credentials?: { user: string; password: string };
+  /** The last lines notary-server and notary-signer printed (for failure messages). */
+  logs(): string;
   stop(): Promise<void>;
 }
 
@@ -110,6 +113,23 @@ async function waitHealthy(url: string, ca: string, proc: { child: ChildProcess;
   }
 }
 
+async function waitListening(port: number, proc: { child: ChildProcess; output: () => string }, name: string, timeoutMs = 15_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (proc.child.exitCode !== null) throw new Error(`${name} exited: ${proc.output()}`);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${name} did not listen on port ${port}: ${proc.output()}`);
+}
+
 /** Starts notary-server (and, for `remote`, notary-signer over mutual TLS) on loopback. */
 export async function startNotaryServer(signer: 'local' | 'remote' = 'local', opts: NotaryServerOptions = {}): Promise<NotaryServer> {
   ensureNotaryInstalled();
@@ -118,6 +138,7 @@ export async function startNotaryServer(signer: 'local' | 'remote' = 'local', op
   const certs = createTestCertificates(join(dir, 'tls'));
   const port = await freePort();
   const procs: ChildProcess[] = [];
+  const outputs: (() => string)[] = [];
   let trustService: Record<string, string> = { type: 'local', hostname: '', port: '', key_algorithm: 'ecdsa' };
   if (signer === 'remote') {
     const mtls = mutualTlsCert(certs);
@@ -130,6 +151,9 @@ export async function startNotaryServer(signer: 'local' | 'remote' = 'local', op
     writeFileSync(join(dir, 'signer.json'), JSON.stringify(signerConfig));
     const s = startProcess('notary-signer', ['-config', join(dir, 'signer.json')], dir, { ...process.env, NOTARY_SIGNER_DEFAULT_ALIAS: 'testalias' });
     procs.push(s.child);
+    outputs.push(() => `notary-signer: ${s.output()}`);
+    // notary-server does not wait for its signer: start it only once the signer listens
+    await waitListening(grpcPort, s, 'notary-signer');
     trustService = {
       type: 'remote',
       hostname: '127.0.0.1',
@@ -175,6 +199,7 @@ export async function startNotaryServer(signer: 'local' | 'remote' = 'local', op
   writeFileSync(join(dir, 'server.json'), JSON.stringify(serverConfig));
   const server = startProcess('notary-server', ['-config', join(dir, 'server.json')], dir);
   procs.push(server.child);
+  outputs.push(() => `notary-server: ${server.output()}`);
   const url = `https://127.0.0.1:${port}`;
   try {
     await waitHealthy(url, certs.caPem, server);
@@ -190,6 +215,7 @@ export async function startNotaryServer(signer: 'local' | 'remote' = 'local', op
     signer,
     dir,
     ...(tokenServer && opts.tokenAuth ? { tokenServer, credentials: { user: opts.tokenAuth.user, password: opts.tokenAuth.password } } : {}),
+    logs: () => outputs.map((o) => o()).join('\n'),
     stop: async () => {
       await Promise.all(procs.reverse().map(stopProcess));
       await tokenServer?.stop();
@@ -237,11 +263,13 @@ export class NotaryCli {
     const creds = this.server.credentials;
     const auth = creds ? { NOTARY_AUTH: Buffer.from(`${creds.user}:${creds.password}`).toString('base64') } : {};
     try {
-      const { stdout } = await run('notary', ['-c', this.config, ...args], { env: { ...process.env, ...PASSPHRASES, ...auth }, timeout: 30_000 });
+      const { stdout } = await run('notary', ['-c', this.config, ...args], { env: { ...process.env, ...PASSPHRASES, ...auth }, timeout: 60_000 });
       return stdout;
     } catch (err) {
-      const e = err as { stderr?: string; message: string };
-      throw new Error(`notary ${args.join(' ')} failed: ${e.stderr ?? e.message}`);
+      const e = err as { stderr?: string; stdout?: string; message: string; code?: number | string; signal?: string; killed?: boolean };
+      const how = e.killed ? `killed (${e.signal ?? 'timeout'}) after 60 s` : `exit ${String(e.code ?? e.signal)}`;
+      const said = [e.stderr, e.stdout].filter((t) => t?.trim()).join('\n') || e.message;
+      throw new Error(`notary ${args.join(' ')} failed, ${how}: ${said}\n--- server logs ---\n${this.server.logs()}`);
     }
   }
 
