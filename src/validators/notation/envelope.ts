@@ -14,8 +14,17 @@ export const PAYLOAD_CONTENT_TYPE = 'application/vnd.cncf.notary.payload.v1+json
 export const SCHEME_X509 = 'notary.x509';
 export const SCHEME_SIGNING_AUTHORITY = 'notary.x509.signingAuthority';
 
-/** Integrity failure of an envelope: the sentence says what is wrong. */
-export class EnvelopeError extends Error {}
+/** Integrity failure of an envelope: the sentence says what is wrong; `hint`, when set, what to do instead. */
+export class EnvelopeError extends Error {
+  constructor(message: string, readonly hint?: string) {
+    super(message);
+  }
+}
+
+/** What to do about a signing certificate (chain) that does not meet the code-signing requirements. */
+export const CODE_SIGNING_CERTIFICATE_HINT =
+  'sign with a code-signing certificate (keyUsage digitalSignature only, marked critical; extendedKeyUsage codeSigning; not a CA) issued by CA certificates, ' +
+  'as `notation cert generate-test` or a code-signing CA make them; the requirements are listed under "Integrity" in docs/notation.md';
 
 /** What a verified envelope says. */
 export interface EnvelopeContent {
@@ -92,7 +101,7 @@ export function checkCertificates(ders: Uint8Array[], alg: SignatureAlgorithm): 
     }
   });
   const problem = chainProblem(certificates, 'codeSigning');
-  if (problem) throw new EnvelopeError(`invalid certificate chain: ${problem}`);
+  if (problem) throw new EnvelopeError(`invalid certificate chain: ${problem}`, CODE_SIGNING_CERTIFICATE_HINT);
   const keyAlg = signatureAlgorithmOf(certificates[0]!);
   if (!isAlgorithm(keyAlg)) throw new EnvelopeError(`the signing certificate's ${keyAlg}`);
   if (keyAlg !== alg) throw new EnvelopeError(`the envelope says alg ${alg}, but the signing certificate's key requires ${keyAlg}`);

@@ -172,7 +172,7 @@ export class NotationValidator implements Validator {
       const problem = payloadProblem(env.payload, target);
       return problem ? { candidate, label, env, failure: integrityFailure(problem) } : { candidate, label, env };
     } catch (err) {
-      if (err instanceof EnvelopeError) return { candidate, label, failure: integrityFailure(err.message) };
+      if (err instanceof EnvelopeError) return { candidate, label, failure: integrityFailure(err.message, err.hint) };
       throw err;
     }
   }
