@@ -58,6 +58,11 @@ export class NotationCli {
    * listing the signature in its referrers API (see docs/test-infrastructure.md).
    */
   referrersApi = false;
+  /**
+   * A registry with TLS and credentials: the CA file Go trusts (SSL_CERT_FILE) and the login notation reads from
+   * NOTATION_USERNAME/NOTATION_PASSWORD. Set, `sign` and `verify` talk HTTPS (no --insecure-registry).
+   */
+  secureRegistry?: { caFile: string; user: string; password: string };
 
   constructor(readonly home: string = makeTempDir('notation-home')) {
     this.bin = notationBinary();
@@ -66,7 +71,15 @@ export class NotationCli {
   }
 
   private env(): NodeJS.ProcessEnv {
-    return { PATH: process.env.PATH, HOME: this.home, XDG_CONFIG_HOME: this.home, XDG_CACHE_HOME: join(this.home, 'cache') };
+    const secure = this.secureRegistry;
+    return {
+      PATH: process.env.PATH, HOME: this.home, XDG_CONFIG_HOME: this.home, XDG_CACHE_HOME: join(this.home, 'cache'),
+      ...(secure ? { SSL_CERT_FILE: secure.caFile, NOTATION_USERNAME: secure.user, NOTATION_PASSWORD: secure.password } : {}),
+    };
+  }
+
+  private registryFlags(): string[] {
+    return this.secureRegistry ? [] : ['--insecure-registry'];
   }
 
   async exec(args: string[]): Promise<{ code: number; out: string }> {
@@ -100,9 +113,9 @@ export class NotationCli {
     writeFileSync(file, JSON.stringify(doc, null, 2));
   }
 
-  /** `notation sign` of `reference` (host:port/repo@digest on a plain-HTTP registry). Returns the CLI output. */
+  /** `notation sign` of `reference` (host:port/repo@digest; plain HTTP unless `secureRegistry`). Returns the CLI output. */
   async sign(reference: string, o: SignOptions): Promise<string> {
-    const args = ['sign', '--insecure-registry', '--key', o.key, '--signature-format', o.format ?? 'jws'];
+    const args = ['sign', ...this.registryFlags(), '--key', o.key, '--signature-format', o.format ?? 'jws'];
     if (o.forceReferrersTag === false || (this.referrersApi && o.forceReferrersTag !== true)) args.push('--force-referrers-tag=false');
     if (o.timestampUrl) args.push('--timestamp-url', o.timestampUrl, '--timestamp-root-cert', o.timestampRootCert ?? '');
     if (o.expiry) args.push('--expiry', o.expiry);
@@ -132,7 +145,7 @@ export class NotationCli {
     }
     // notation 1.3 reads trustpolicy.json (trustpolicy.oci.json is the newer name).
     writeFileSync(join(this.configDir, 'trustpolicy.json'), JSON.stringify({ version: '1.0', trustPolicies: [statement] }, null, 2));
-    const r = await this.exec(['verify', '--insecure-registry', reference]);
+    const r = await this.exec(['verify', ...this.registryFlags(), reference]);
     return { ok: r.code === 0, out: r.out };
   }
 }
