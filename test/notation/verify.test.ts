@@ -173,12 +173,15 @@ describe('notation validator (real notation CLI, real registry, real TSA)', func
   describe('time: expired certificates, expiry, timestamps', () => {
     let plain: { ref: string; direct: string; digest: string };
     let stamped: { ref: string; direct: string; digest: string };
+    let stampedJws: { ref: string; direct: string; digest: string };
     let rootPem: string;
     before(async () => {
       plain = await w.image('app/time-plain');
       await w.cli.sign(plain.direct, { key: 'release', expiry: '24h' });
       stamped = await w.image('app/time-stamped');
       await w.cli.sign(stamped.direct, { key: 'release', format: 'cose', timestampUrl: w.tsa.url, timestampRootCert: w.tsa.root.certPath });
+      stampedJws = await w.image('app/time-stamped-jws');
+      await w.cli.sign(stampedJws.direct, { key: 'release', format: 'jws', timestampUrl: w.tsa.url, timestampRootCert: w.tsa.root.certPath });
       rootPem = rootOf(w.release).certPem;
     });
 
@@ -215,6 +218,18 @@ describe('notation validator (real notation CLI, real registry, real TSA)', func
       const wrongTsa = makeValidator(w.reg, [{ name: 'release', cert: rootPem, tsCert: rootPem }]);
       const r = await runValidator(wrongTsa, stamped.ref, { trustRoot: 'release' }, later);
       expect(r.ok || r.message).to.contain('does not chain to a configured tsCert');
+    });
+
+    it('timestamped JWS signature (the countersignature in the unprotected header): admitted after the certificate expired with tsCert, denied without; notation agrees today', async () => {
+      const root: RootSpec = { name: 'release', cert: rootPem, tsCert: w.tsa.root.certPem };
+      expect(await bothAgree(stampedJws.ref, stampedJws.direct, root, { level: 'strict' })).to.equal(true);
+      const later = new Date(Date.now() + 3 * DAY);
+      const v = makeValidator(w.reg, [root]);
+      const ok = await runValidator(v, stampedJws.ref, { trustRoot: 'release' }, later);
+      expect(ok.ok, ok.ok ? '' : ok.message).to.equal(true);
+      expect(JSON.stringify(ok.ok && ok.outcome.details)).to.contain('(JWS)').and.contain('CN=tsa');
+      const noTsa = await runValidator(makeValidator(w.reg, [{ name: 'release', cert: rootPem }]), stampedJws.ref, { trustRoot: 'release' }, later);
+      expect(noTsa.ok || noTsa.message).to.contain('authenticTimestamp check failed').and.contain('has no tsCert');
     });
 
     it('tsCert configured, signature without timestamp: denied with verifyTimestamp always, admitted with afterCertExpiry while valid, and at permissive (Connaisseur\'s cases); notation agrees', async () => {
