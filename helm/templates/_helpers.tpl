@@ -47,6 +47,15 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if hasKey $f "automaticChildApproval" -}}{{ $f.automaticChildApproval }}{{- else -}}true{{- end -}}
 {{- end -}}
 
+{{/* Does a validator read workloads' pull secrets (auth.fromWorkload: true)? Then the webhook needs get on Secrets and ServiceAccounts. */}}
+{{- define "imprimatur.workloadCredentials" -}}
+{{- $on := false -}}
+{{- range .Values.application.validators -}}
+{{- if and (kindIs "map" .auth) (eq (toString (.auth.fromWorkload | default false)) "true") -}}{{- $on = true -}}{{- end -}}
+{{- end -}}
+{{- $on -}}
+{{- end -}}
+
 {{/* Names of the registry Secrets the validators reference (auth.secretName), unique, as a YAML list. */}}
 {{- define "imprimatur.authSecrets" -}}
 {{- $names := list -}}
@@ -228,7 +237,7 @@ matchExpressions:
 
 {{/* Does the pod talk to the Kubernetes API at all? (then, and only then, its service account token is mounted) */}}
 {{- define "imprimatur.apiAccess" -}}
-{{- if or (eq (include "imprimatur.childApproval" .) "true") (eq (include "imprimatur.events" .) "true") (eq (include "imprimatur.audit" .) "true") -}}true{{- else -}}false{{- end -}}
+{{- if or (eq (include "imprimatur.childApproval" .) "true") (eq (include "imprimatur.events" .) "true") (eq (include "imprimatur.audit" .) "true") (eq (include "imprimatur.workloadCredentials" .) "true") -}}true{{- else -}}false{{- end -}}
 {{- end -}}
 
 {{- define "imprimatur.auditLeaseName" -}}{{ include "imprimatur.fullname" . }}-audit{{- end -}}

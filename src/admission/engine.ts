@@ -17,6 +17,11 @@ import { cacheKey } from '../cache/key.js';
 import { attachLease, DEFAULT_LIMITS, processBytes, RequestBytes } from '../registry/byte-budget.js';
 import type { ResultStore } from '../cache/types.js';
 import { VerificationCache, type CachedValidation } from '../cache/verification-cache.js';
+import { IntegrityKey } from '../integrity/key.js';
+import { createCredentialSource, type AuthSettings, type CredentialSource } from '../registry/credential-binding.js';
+import { emptyKeyring } from '../pull-secrets/keyring.js';
+import { planCredentials, type CredentialPlan } from '../pull-secrets/plan.js';
+import type { WorkloadCredentials } from '../pull-secrets/workload.js';
 
 export interface EngineOptions {
   logger: Logger;
@@ -26,7 +31,20 @@ export interface EngineOptions {
   /** Hash of the configuration text this engine was built from (part of every cache key). */
   generation?: string;
   observer?: VerificationObserver;
+  /**
+   * Keys the identity of workload credentials in cache keys (`auth.fromWorkload`); every replica sharing a cache must
+   * hold the same key. Default: a random key (results are then shared by nothing outside this process).
+   */
+  integrityKey?: IntegrityKey;
 }
+
+/** What `check` needs beyond a validator's context: the workload whose pull secrets `auth.fromWorkload` validators use. */
+export interface CheckContext extends ValidationContext {
+  workload?: WorkloadCredentials;
+}
+
+/** Said of credentials when an image is checked without a workload (e.g. `imprimatur explain` without --namespace). */
+export const NO_WORKLOAD = 'no workload was given, so no pull secret was read; only the validator\'s own credentials were used';
 
 /** One finished verification (metrics). `source` is `uncached` for validators that are never cached. */
 export interface VerificationEvent {
@@ -55,6 +73,9 @@ export interface ImageCheck {
 export class Engine {
   readonly matcher: PolicyMatcher;
   readonly validators = new Map<string, Validator>();
+  /** Validators with `auth.fromWorkload: true`, with their own credentials (tried after the workload's). */
+  private readonly workloadAuth = new Map<string, CredentialSource>();
+  private readonly identityKey: IntegrityKey;
 
   /** Hash of the configuration text this engine was built from (owner proofs and cache keys are bound to it). */
   get generation(): string {
@@ -65,6 +86,8 @@ export class Engine {
   constructor(readonly config: AppConfig, private readonly options: EngineOptions) {
     this.matcher = new PolicyMatcher(config.policy);
     this.cache = new VerificationCache(options.cache, config.features.cache, options.observer?.cache);
+    this.identityKey = options.integrityKey ?? IntegrityKey.random();
+    const secretsDir = options.secretsDir ?? process.env.IMPRIMATUR_SECRETS_DIR ?? '/app/secrets';
     config.validators.forEach((vc, i) => {
       const type = findValidatorType(vc.type);
       if (!type) throw new ImprimaturError('CONFIG_INVALID', `validator type "${vc.type}" is not available`);
@@ -72,11 +95,43 @@ export class Engine {
         path: `${config.prefix}validators[${i}]`,
         file: config.file,
         insecureRegistries: config.insecureRegistries,
-        secretsDir: options.secretsDir ?? process.env.IMPRIMATUR_SECRETS_DIR ?? '/app/secrets',
+        secretsDir,
         logger: options.logger.child({ validator: vc.name }),
       };
       this.validators.set(vc.name, type.create(vc, env));
+      const auth = vc.auth as (AuthSettings & { fromWorkload?: boolean }) | undefined;
+      if (auth?.fromWorkload === true) this.workloadAuth.set(vc.name, createCredentialSource({ ...auth, secretsDir }));
     });
+  }
+
+  /** Whether some validator reads the workload's pull secrets (`auth.fromWorkload: true`). */
+  get usesWorkloadCredentials(): boolean {
+    return this.workloadAuth.size > 0;
+  }
+
+  /** Whether validator `name` reads the workload's pull secrets. */
+  readsWorkloadCredentials(name: string): boolean {
+    return this.workloadAuth.has(name);
+  }
+
+  /** Whether verifying `image` depends on the workload's pull secrets (its rule's validator has auth.fromWorkload). */
+  dependsOnWorkload(image: string): boolean {
+    if (this.workloadAuth.size === 0) return false;
+    const reference = this.parse(image);
+    if (reference instanceof ImprimaturError) return false;
+    const rule = this.matcher.match(reference)?.rule;
+    return rule !== undefined && this.workloadAuth.has(rule.validator);
+  }
+
+  /**
+   * For a validator with `auth.fromWorkload`: the credentials an image would be verified with for this workload (no
+   * workload: the validator's own). Undefined for other validators.
+   */
+  async credentialPlan(validatorName: string, reference: ImageReference, ctx: CheckContext): Promise<CredentialPlan | undefined> {
+    const own = this.workloadAuth.get(validatorName);
+    if (!own) return undefined;
+    const keyring = ctx.workload ? await ctx.workload.keyring(ctx.signal) : emptyKeyring(NO_WORKLOAD);
+    return planCredentials({ keyring, own, registry: reference.registry, repository: reference.repository, key: this.identityKey });
   }
 
   /**
@@ -84,7 +139,7 @@ export class Engine {
    * `skip` (automatic unchanged approval) skips only signature verification: an image with no rule, an invalid
    * reference or a rule sending it to a static validator is decided as always (a static deny still denies).
    */
-  async check(image: string, ctx: ValidationContext, skip?: { because: 'unchanged'; reason: string }): Promise<ImageCheck> {
+  async check(image: string, ctx: CheckContext, skip?: { because: 'unchanged'; reason: string }): Promise<ImageCheck> {
     const reference = this.parse(image);
     if (reference instanceof ImprimaturError) {
       return { decision: { image, outcome: 'denied', code: reference.code, reason: reference.message }, runnersUp: [] };
@@ -163,39 +218,55 @@ export class Engine {
     return parsed;
   }
 
-  /** validator.validate, through the cache and the in-flight coalescing when the validator is cacheable. */
-  private async verify(validator: Validator, reference: ImageReference, rule: PolicyRule, ctx: ValidationContext): Promise<{ outcome: ValidationOutcome; source: VerificationEvent['source'] }> {
+  /**
+   * validator.validate, through the cache and the in-flight coalescing when the validator is cacheable. A validator
+   * with `auth.fromWorkload` runs under the credential plan of this request's workload, whose identity is part of the
+   * cache key (pull-secrets/plan.ts).
+   */
+  private async verify(validator: Validator, reference: ImageReference, rule: PolicyRule, ctx: CheckContext): Promise<{ outcome: ValidationOutcome; source: VerificationEvent['source'] }> {
     const options = rule.with;
-    if (!validator.cacheable) return { outcome: await withDeadline(validator.validate(reference, options, ctx), ctx.signal, validator.name), source: 'uncached' };
-    // one request's signal is shared by all its images (deadline + coalescing listeners): no leak warning
-    if (getMaxListeners(ctx.signal) < 100) setMaxListeners(100, ctx.signal);
-    const key = this.cacheKeyOf(validator, options, reference.normalized);
-    // A tag verified to digest D is also recorded as verified for `tag@D` when the same rule governs that spelling:
-    // the validating webhook then sees the pinned reference (our own patch) as a cache hit.
-    const pinnedKey = (o: ValidationOutcome): string | undefined => {
-      if (reference.digest || !o.digest) return undefined;
-      const pinned = this.parse(`${reference.normalized}@${o.digest}`);
-      if (pinned instanceof ImprimaturError || this.matcher.match(pinned)?.rule !== rule) return undefined;
-      return this.cacheKeyOf(validator, options, pinned.normalized);
+    const { workload: _workload, ...validation } = ctx;
+    const plan = await this.credentialPlan(validator.name, reference, ctx);
+    // One verification; with auth.fromWorkload, once per credential attempt until the registry accepts one.
+    const attempt = (signal: AbortSignal): Promise<ValidationOutcome> => {
+      const once = () => validator.validate(reference, options, { ...validation, signal });
+      return plan ? plan.run(once) : once();
     };
-    const run = async (signal: AbortSignal): Promise<ValidationOutcome> => {
-      // Everything this verification reads from registries is reserved against its request's share of the process's
-      // byte budget, found by the registry client through `signal`, and released when the verification ends.
-      const lease = (ctx.bytes ?? new RequestBytes(processBytes, DEFAULT_LIMITS.bytesPerRequestMiB * 1024 * 1024)).lease();
-      attachLease(signal, lease);
-      try {
-        return await validator.validate(reference, options, { ...ctx, signal });
-      } finally {
-        lease.releaseAll();
-      }
-    };
-    const r = await withDeadline(this.cache.validate(key, ctx.signal, run, pinnedKey), ctx.signal, validator.name);
-    if (r.error) throw new CachedDenial(r.error, r.source);
-    return { outcome: r.outcome!, source: r.source };
+    try {
+      if (!validator.cacheable) return { outcome: await withDeadline(attempt(ctx.signal), ctx.signal, validator.name), source: 'uncached' };
+      // one request's signal is shared by all its images (deadline + coalescing listeners): no leak warning
+      if (getMaxListeners(ctx.signal) < 100) setMaxListeners(100, ctx.signal);
+      const key = this.cacheKeyOf(validator, options, reference.normalized, plan?.identity);
+      // A tag verified to digest D is also recorded as verified for `tag@D` when the same rule governs that spelling:
+      // the validating webhook then sees the pinned reference (our own patch) as a cache hit.
+      const pinnedKey = (o: ValidationOutcome): string | undefined => {
+        if (reference.digest || !o.digest) return undefined;
+        const pinned = this.parse(`${reference.normalized}@${o.digest}`);
+        if (pinned instanceof ImprimaturError || this.matcher.match(pinned)?.rule !== rule) return undefined;
+        return this.cacheKeyOf(validator, options, pinned.normalized, plan?.identity);
+      };
+      const run = async (signal: AbortSignal): Promise<ValidationOutcome> => {
+        // Everything this verification reads from registries is reserved against its request's share of the process's
+        // byte budget, found by the registry client through `signal`, and released when the verification ends.
+        const lease = (ctx.bytes ?? new RequestBytes(processBytes, DEFAULT_LIMITS.bytesPerRequestMiB * 1024 * 1024)).lease();
+        attachLease(signal, lease);
+        try {
+          return await attempt(signal);
+        } finally {
+          lease.releaseAll();
+        }
+      };
+      const r = await withDeadline(this.cache.validate(key, ctx.signal, run, pinnedKey), ctx.signal, validator.name);
+      if (r.error) throw new CachedDenial(plan ? plan.explain(r.error) : r.error, r.source);
+      return { outcome: r.outcome!, source: r.source };
+    } catch (err) {
+      if (plan && err instanceof ImprimaturError && !(err instanceof CachedDenial)) throw plan.explain(err);
+      throw err;
+    }
   }
 
-  private cacheKeyOf(validator: Validator, options: RuleOptions, reference: string): string {
-    return cacheKey({ generation: this.options.generation ?? '', validatorName: validator.name, validatorType: validator.type, options, reference });
+  private cacheKeyOf(validator: Validator, options: RuleOptions, reference: string, credentials?: string): string {
+    return cacheKey({ generation: this.options.generation ?? '', validatorName: validator.name, validatorType: validator.type, options, reference, credentials });
   }
 
   async close(): Promise<void> {

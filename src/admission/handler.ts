@@ -10,6 +10,13 @@ import { processBytes, RequestBytes } from '../registry/byte-budget.js';
 import { clampWarning, type AdmissionRequest, type AdmissionResponse, type AdmissionReview } from './review.js';
 import type { AdmissionEvent, AlertDispatcher, ImageDecision } from './types.js';
 import { containerImages, isSupportedKind, WorkloadShapeError, type ContainerImage } from './workload.js';
+import { withoutWorkloadCredentials, type WorkloadCredentialsFactory } from '../pull-secrets/workload.js';
+import { pullSecretRefs } from '../pull-secrets/refs.js';
+
+/** The workload credentials of a webhook that cannot read the Kubernetes API. */
+const NO_KUBERNETES_ACCESS = withoutWorkloadCredentials(
+  'Imprimatur has no Kubernetes API access (no in-cluster service account and no --kubeconfig), so the workload\'s pull secrets could not be read',
+);
 
 export interface HandlerContext {
   engine: Engine;
@@ -35,6 +42,11 @@ export interface HandlerContext {
    * `imprimatur.dev/webhook=detect` (the chart registers a second entry for them, paths `/mutate/detect` and `/validate/detect`).
    */
   namespaceMode?: NamespaceMode;
+  /**
+   * Reads the workload's pull secrets for validators with `auth.fromWorkload: true` (src/pull-secrets). Without it such
+   * validators use their own credentials only, and a registry's refusal says why.
+   */
+  pullSecrets?: WorkloadCredentialsFactory;
 }
 
 export type AdmissionPhase = 'mutate' | 'validate';
@@ -121,11 +133,16 @@ async function decide(ctx: HandlerContext, { req, containers, signal, deadlineMs
 
   const unchanged = features.automaticUnchangedApproval && req.operation === 'UPDATE' ? previousImages(kind, req.oldObject) : new Set<string>();
   const owned = features.automaticChildApproval && ctx.ownerImages ? await ctx.ownerImages(req, ctx.engine.generation, signal).catch(() => undefined) : undefined;
+  // The final object's pull secrets (in the validating pass too: a later webhook may have changed them), read once on
+  // first use by a validator with auth.fromWorkload.
+  const workload = ctx.engine.usesWorkloadCredentials
+    ? (ctx.pullSecrets ?? NO_KUBERNETES_ACCESS)(pullSecretRefs(kind, req.object, req.namespace ?? ''), where)
+    : undefined;
 
   const decided: ImageDecision[] = await Promise.all(
     distinct.map(async (image): Promise<ImageDecision> => {
       if (owned?.has(image)) return { image, outcome: 'skipped', skippedBecause: 'child', reason: 'image verified on the owning controller' };
-      const validation = { signal, deadline: Date.now() + deadlineMs, logger: ctx.logger, now, bytes };
+      const validation = { signal, deadline: Date.now() + deadlineMs, logger: ctx.logger, now, bytes, workload };
       const skip = unchanged.has(image) ? UNCHANGED : undefined;
       const { decision } = await ctx.engine.check(image, validation, skip);
       return decision;

@@ -32,6 +32,18 @@ export function isSupportedKind(kind: string): boolean {
 
 export class WorkloadShapeError extends Error {}
 
+/** The pod spec (or pod template spec) of `object`, or undefined when it has none (e.g. EphemeralContainers). */
+export function podSpecOf(kind: string, object: unknown): Record<string, unknown> | undefined {
+  const path = POD_SPEC_PATH[kind];
+  if (!path || path.length === 0) return undefined;
+  let spec: unknown = object;
+  for (const key of path) {
+    if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) return undefined;
+    spec = (spec as Record<string, unknown>)[key];
+  }
+  return spec !== null && typeof spec === 'object' && !Array.isArray(spec) ? (spec as Record<string, unknown>) : undefined;
+}
+
 /** Lists every container image of `object` (a supported kind). Throws WorkloadShapeError on a malformed object. */
 export function containerImages(kind: string, object: unknown): ContainerImage[] {
   const path = POD_SPEC_PATH[kind];

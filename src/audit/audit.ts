@@ -8,8 +8,10 @@ import { resolveEnforcement, type Enforcement, type EnforcementSource, type Name
 import type { ImageDecision } from '../admission/types.js';
 import type { Logger } from '../log.js';
 import type { ClusterSource } from './cluster.js';
-import { AUDITED_KINDS, foldOwners, toInventoryObject, type InventoryObject } from './inventory.js';
+import { AUDITED_KINDS, foldOwners, toInventoryObject, type InventoryObject, type Workload } from './inventory.js';
 import { namespaceCoverage, type NamespaceSelection } from './namespaces.js';
+import type { PullSecretRefs } from '../pull-secrets/refs.js';
+import type { WorkloadCredentialsFactory } from '../pull-secrets/workload.js';
 
 /** admit: verified or approved; warn: fails, but detection admits it with a warning; deny: the webhook would refuse it. */
 export type Verdict = 'admit' | 'warn' | 'deny';
@@ -93,6 +95,12 @@ export interface AuditOptions {
   now?: () => Date;
   /** Aborts the whole audit (shutdown). */
   signal?: AbortSignal;
+  /**
+   * Reads workloads' pull secrets for validators with `auth.fromWorkload`: such an image is verified once per distinct
+   * set of pull secrets (namespace, imagePullSecrets, ServiceAccount) that runs it, as the webhook would for each.
+   * Without it those validators use their own credentials only.
+   */
+  workloadCredentials?: WorkloadCredentialsFactory;
 }
 
 export async function runAudit(o: AuditOptions): Promise<AuditResult> {
@@ -124,14 +132,35 @@ export async function runAudit(o: AuditOptions): Promise<AuditResult> {
   const workloads = foldOwners(objects);
 
   const distinct = [...new Set(workloads.flatMap((w) => [...w.images.keys()]))].sort();
-  const decisions = await verifyAll(o, distinct, now);
+  // One verification per image — or, when its validator reads the workload's pull secrets, per image and set of pull
+  // secrets (the engine's cache then shares results among sets holding the same credentials).
+  const units = new Map<string, VerificationUnit>();
+  const unitOf = new Map<Workload, Map<string, string>>();
+  for (const w of workloads) {
+    const keys = new Map<string, string>();
+    for (const image of w.images.keys()) {
+      const refs = o.engine.dependsOnWorkload(image) ? w.pullSecrets : undefined;
+      const key = refs ? `${image}\u0000${contextKey(refs)}` : image;
+      if (!units.has(key)) units.set(key, { image, ...(refs ? { refs, where: `${w.kind} ${w.namespace}/${w.name}` } : {}) });
+      keys.set(image, key);
+    }
+    unitOf.set(w, keys);
+  }
+  const unitDecisions = await verifyAll(o, [...units.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)), now);
+  // Per image, the decision (the first denial when several sets of pull secrets run it).
+  const decisions = new Map<string, ImageDecision>();
+  for (const [key, unit] of units) {
+    const d = unitDecisions.get(key)!;
+    const before = decisions.get(unit.image);
+    if (!before || (before.outcome !== 'denied' && d.outcome === 'denied')) decisions.set(unit.image, d);
+  }
 
   const { features } = o.engine.config;
   const findings: AuditFinding[] = [];
   for (const w of workloads) {
     const mode = covered.get(w.namespace);
     for (const [image, carriers] of w.images) {
-      const d = decisions.get(image)!;
+      const d = unitDecisions.get(unitOf.get(w)!.get(image)!)!;
       const { enforcement, source } = resolveEnforcement(features.detectionMode, mode, d.ruleEnforcement);
       const verdict: Verdict = d.outcome !== 'denied' ? 'admit' : enforcement === 'detect' ? 'warn' : 'deny';
       findings.push({
@@ -174,26 +203,39 @@ export async function runAudit(o: AuditOptions): Promise<AuditResult> {
   };
 }
 
-/** Each distinct image verified once, `concurrency` at a time, each within the admission deadline. */
-async function verifyAll(o: AuditOptions, images: string[], now: () => Date): Promise<Map<string, ImageDecision>> {
+/** One verification: an image, with the pull secrets of a workload that runs it when its validator reads them. */
+interface VerificationUnit {
+  image: string;
+  refs?: PullSecretRefs;
+  /** A workload with these pull secrets, for messages. */
+  where?: string;
+}
+
+function contextKey(refs: PullSecretRefs): string {
+  return JSON.stringify([refs.namespace, refs.podSecrets, refs.podSecrets.length ? '' : refs.serviceAccount, refs.hasPodSpec]);
+}
+
+/** Each unit verified once, `concurrency` at a time, each within the admission deadline. */
+async function verifyAll(o: AuditOptions, units: Array<[string, VerificationUnit]>, now: () => Date): Promise<Map<string, ImageDecision>> {
   const decisions = new Map<string, ImageDecision>();
   const deadlineMs = o.engine.config.requestTimeoutMs;
   const limit = Math.max(1, o.concurrency ?? 8);
   let next = 0;
   let done = 0;
-  o.progress?.({ phase: 'images', done, total: images.length });
+  o.progress?.({ phase: 'images', done, total: units.length });
   const worker = async (): Promise<void> => {
-    while (next < images.length) {
+    while (next < units.length) {
       o.signal?.throwIfAborted();
-      const image = images[next++]!;
+      const [key, unit] = units[next++]!;
       const signal = o.signal ? AbortSignal.any([o.signal, AbortSignal.timeout(deadlineMs)]) : AbortSignal.timeout(deadlineMs);
-      const { decision } = await o.engine.check(image, { signal, deadline: Date.now() + deadlineMs, logger: o.logger, now });
-      decisions.set(image, decision);
+      const workload = unit.refs && o.workloadCredentials ? o.workloadCredentials(unit.refs, unit.where!) : undefined;
+      const { decision } = await o.engine.check(unit.image, { signal, deadline: Date.now() + deadlineMs, logger: o.logger, now, workload });
+      decisions.set(key, decision);
       done++;
-      o.progress?.({ phase: 'images', done, total: images.length });
+      o.progress?.({ phase: 'images', done, total: units.length });
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, images.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(limit, units.length) }, worker));
   o.signal?.throwIfAborted();
   return decisions;
 }

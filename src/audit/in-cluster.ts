@@ -93,6 +93,7 @@ export class InClusterAudit {
         logger,
         signal: this.abort.signal,
         now: this.o.now,
+        workloadCredentials: this.o.runtime.pullSecrets,
       });
     } catch (err) {
       if (this.abort.signal.aborted) return undefined;

@@ -5,6 +5,7 @@
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { containerImages, WorkloadShapeError } from '../admission/workload.js';
+import { pullSecretRefs, type PullSecretRefs } from '../pull-secrets/refs.js';
 
 /** The kinds the webhook validates, with the API version to list them by (CronJob: batch/v1beta1 before 1.21). */
 export interface AuditedKind {
@@ -42,6 +43,8 @@ export interface InventoryObject {
   controller?: ControllerRef;
   /** Distinct images in container order (containers, initContainers, ephemeralContainers). */
   images: string[];
+  /** The pull secrets its pod spec names, and its ServiceAccount (for validators with auth.fromWorkload). */
+  pullSecrets?: PullSecretRefs;
 }
 
 /** A top-level workload and everything folded into it. */
@@ -55,6 +58,8 @@ export interface Workload {
   images: Map<string, string[]>;
   /** Objects folded into this workload, `Kind/name`, in listing order. */
   folded: string[];
+  /** The top-level object's pull secrets and ServiceAccount: what its Pods present to the kubelet. */
+  pullSecrets?: PullSecretRefs;
 }
 
 /** Reduces a listed object; undefined (with the reason) for an object whose pod spec cannot be read. */
@@ -76,6 +81,7 @@ export function toInventoryObject(o: KubernetesObject, kind: string): InventoryO
     uid: meta.uid ?? '',
     ...(ref ? { controller: { apiVersion: ref.apiVersion, kind: ref.kind, name: ref.name, uid: ref.uid } } : {}),
     images,
+    pullSecrets: pullSecretRefs(kind, o, meta.namespace ?? ''),
   };
 }
 
@@ -104,7 +110,7 @@ export function foldOwners(objects: InventoryObject[]): Workload[] {
     const key = root.uid || `${root.namespace}/${root.kind}/${root.name}`;
     let w = workloads.get(key);
     if (!w) {
-      w = { apiVersion: root.apiVersion, kind: root.kind, namespace: root.namespace, name: root.name, uid: root.uid, images: new Map(), folded: [] };
+      w = { apiVersion: root.apiVersion, kind: root.kind, namespace: root.namespace, name: root.name, uid: root.uid, images: new Map(), folded: [], ...(root.pullSecrets ? { pullSecrets: root.pullSecrets } : {}) };
       workloads.set(key, w);
     }
     const label = `${o.kind}/${o.name}`;

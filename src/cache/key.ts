@@ -1,4 +1,7 @@
-/** The cache key of one verification: config generation, validator, trust-root selection and rule options, image. */
+/**
+ * The cache key of one verification: config generation, validator, trust-root selection and rule options, image, and —
+ * for validators that read the workload's pull secrets — the keyed identity of the credentials it may use.
+ */
 import { createHash } from 'node:crypto';
 
 export interface KeyParts {
@@ -10,6 +13,8 @@ export interface KeyParts {
   options: Record<string, unknown>;
   /** Normalised reference, e.g. `docker.io/library/nginx:1.25` or `…@sha256:…`. */
   reference: string;
+  /** `auth.fromWorkload`: HMAC identity of the credentials tried (pull-secrets/plan.ts); never the credentials. */
+  credentials?: string;
 }
 
 /** Canonical JSON of each rule's options, computed once: a rule's `with` object is the same on every request. */
@@ -21,7 +26,9 @@ export function cacheKey(p: KeyParts): string {
     options = JSON.stringify(canonical(p.options));
     canonicalOptions.set(p.options, options);
   }
-  const material = JSON.stringify([p.generation, p.validatorType, p.validatorName, options, p.reference]);
+  const parts = [p.generation, p.validatorType, p.validatorName, options, p.reference];
+  if (p.credentials !== undefined) parts.push(p.credentials);
+  const material = JSON.stringify(parts);
   return createHash('sha256').update(material).digest('hex');
 }
 

@@ -9,6 +9,9 @@ import { selectionFromConfig } from '../audit/chart-selection.js';
 import { kubernetesClusterSource, loadKubeConfig } from '../audit/cluster.js';
 import { AUDIT_OUTPUTS, formatAudit, type AuditOutput } from '../audit/format.js';
 import { MemoryStore } from '../cache/memory.js';
+import { kubernetesObjectReader } from '../admission/child-approval.js';
+import { PullSecretStore } from '../pull-secrets/store.js';
+import { workloadCredentialsFrom } from '../pull-secrets/workload.js';
 import { loadConfigFile } from '../config/load.js';
 import { ConfigError, ImprimaturError } from '../errors.js';
 import { createLogger } from '../log.js';
@@ -80,6 +83,10 @@ export async function runAuditCommand(argv: string[], io: { stdout: NodeJS.Writa
       concurrency,
       logger,
       progress: progress.update,
+      // auth.fromWorkload: each workload's pull secrets, read with the kubeconfig's user (get on secrets and serviceaccounts)
+      ...(engine.usesWorkloadCredentials
+        ? { workloadCredentials: workloadCredentialsFrom(new PullSecretStore({ reader: kubernetesObjectReader(values.kubeconfig as string | undefined) })) }
+        : {}),
     });
     progress.done();
     for (const n of result.namespaces) {

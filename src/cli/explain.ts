@@ -1,16 +1,23 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors.js';
 import { loadConfigFile } from '../config/load.js';
-import { Engine, type ImageCheck } from '../admission/engine.js';
+import { Engine, NO_WORKLOAD, type CheckContext, type ImageCheck } from '../admission/engine.js';
+import { kubernetesObjectReader } from '../admission/child-approval.js';
+import { PullSecretStore } from '../pull-secrets/store.js';
+import { workloadCredentialsFrom, type WorkloadCredentials } from '../pull-secrets/workload.js';
 import { createLogger } from '../log.js';
 import { describeEnforcement, resolveEnforcement, type NamespaceMode, type ResolvedEnforcement } from '../admission/enforcement.js';
 import type { AttestationOutcome } from '../validators/types.js';
 import { defaultConfigFile } from './paths.js';
 
-const EXPLAIN_USAGE = 'usage: imprimatur explain [--config FILE] [--json] [--namespace-mode enforce|detect] [--secrets-dir D] IMAGE...\n';
+const EXPLAIN_USAGE =
+  'usage: imprimatur explain [--config FILE] [--json] [--namespace-mode enforce|detect] [--secrets-dir D]\n' +
+  '                          [--namespace NS [--service-account SA] [--pull-secret NAME]... [--kubeconfig F]] IMAGE...\n' +
+  '  --namespace: verify as a Pod of namespace NS would be (validators with auth.fromWorkload read its pull secrets:\n' +
+  '               the --pull-secret names, else ServiceAccount SA\'s, default "default", through the kubeconfig)\n';
 
 export async function runExplain(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -19,6 +26,7 @@ export async function runExplain(argv: string[]): Promise<number> {
       options: {
         config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, 'secrets-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' },
         'namespace-mode': { type: 'string' },
+        namespace: { type: 'string', short: 'n' }, 'service-account': { type: 'string' }, 'pull-secret': { type: 'string', multiple: true }, kubeconfig: { type: 'string' },
       },
     }));
   } catch (err) {
@@ -38,6 +46,12 @@ export async function runExplain(argv: string[]): Promise<number> {
     process.stderr.write(`name at least one image\n${EXPLAIN_USAGE}`);
     return 2;
   }
+  const namespace = values.namespace as string | undefined;
+  const pullSecretNames = (values['pull-secret'] as string[] | undefined) ?? [];
+  if (!namespace && (pullSecretNames.length > 0 || values['service-account'] !== undefined)) {
+    process.stderr.write(`--pull-secret and --service-account need --namespace (the namespace whose secrets they are)\n${EXPLAIN_USAGE}`);
+    return 2;
+  }
   let engine: Engine;
   try {
     const config = loadConfigFile(String(values.config ?? defaultConfigFile), { secretsDir: values['secrets-dir'] as string | undefined });
@@ -48,15 +62,23 @@ export async function runExplain(argv: string[]): Promise<number> {
   }
   try {
     const deadlineMs = engine.config.requestTimeoutMs;
-    const checks = await Promise.all(
-      positionals.map((image) => {
+    // A workload for auth.fromWorkload validators: a Pod of --namespace with those pull secrets / that ServiceAccount.
+    let workload: WorkloadCredentials | undefined;
+    if (namespace && engine.usesWorkloadCredentials) {
+      const refs = { namespace, podSecrets: [...new Set(pullSecretNames)], serviceAccount: (values['service-account'] as string | undefined) ?? 'default', ignored: 0, hasPodSpec: true };
+      workload = workloadCredentialsFrom(new PullSecretStore({ reader: kubernetesObjectReader(values.kubeconfig as string | undefined) }))(refs, `a Pod in namespace ${namespace}`);
+    }
+    const explained = await Promise.all(
+      positionals.map(async (image) => {
         const signal = AbortSignal.timeout(deadlineMs);
-        return engine.check(image, { signal, deadline: Date.now() + deadlineMs, logger: createLogger('silent'), now: () => new Date() });
+        const ctx: CheckContext = { signal, deadline: Date.now() + deadlineMs, logger: createLogger('silent'), now: () => new Date(), workload };
+        const check = await engine.check(image, ctx);
+        return { check, explained: explanation(engine, check, namespaceMode, await credentialsOf(engine, check, ctx)) };
       }),
     );
-    const explained = checks.map((c) => explanation(engine, c, namespaceMode));
-    if (values.json) process.stdout.write(`${JSON.stringify(explained, null, 2)}\n`);
-    else process.stdout.write(explained.map(formatExplanation).join('\n'));
+    const checks = explained.map((e) => e.check);
+    if (values.json) process.stdout.write(`${JSON.stringify(explained.map((e) => e.explained), null, 2)}\n`);
+    else process.stdout.write(explained.map((e) => formatExplanation(e.explained)).join('\n'));
     return checks.every((c) => c.decision.outcome !== 'denied') ? 0 : 1;
   } finally {
     await engine.close();
@@ -76,10 +98,25 @@ export interface Explanation {
   digest?: string;
   /** What a failure of this image does (block or warn) and which setting decided it. */
   enforcement: ResolvedEnforcement;
+  /** For a validator with auth.fromWorkload: the credentials tried for the image's registry, in order, and where from. */
+  credentials?: { tried: string[]; from?: string; note?: string };
   record?: Record<string, unknown>;
 }
 
-export function explanation(engine: Engine, check: ImageCheck, namespaceMode: NamespaceMode = 'enforce'): Explanation {
+/** The credentials a validator with auth.fromWorkload tried for the image (or would try), for the explanation. */
+async function credentialsOf(engine: Engine, check: ImageCheck, ctx: CheckContext): Promise<Explanation['credentials']> {
+  if (!check.rule || !check.reference || !engine.readsWorkloadCredentials(check.rule.validator)) return undefined;
+  const plan = await engine.credentialPlan(check.rule.validator, check.reference, ctx);
+  const keyring = ctx.workload ? await ctx.workload.keyring(ctx.signal) : undefined;
+  if (!plan) return undefined;
+  return {
+    tried: plan.tried,
+    ...(keyring ? { from: keyring.origin } : {}),
+    ...(keyring ? (keyring.note ? { note: keyring.note } : {}) : { note: `${NO_WORKLOAD}; pass --namespace (with --pull-secret or --service-account) to use a workload's` }),
+  };
+}
+
+export function explanation(engine: Engine, check: ImageCheck, namespaceMode: NamespaceMode = 'enforce', credentials?: Explanation['credentials']): Explanation {
   const { decision, rule } = check;
   const validatorConfig = rule ? engine.config.validators.find((v) => v.name === rule.validator) : undefined;
   const roots = validatorConfig?.trustRoots?.map((r) => r.name);
@@ -95,6 +132,7 @@ export function explanation(engine: Engine, check: ImageCheck, namespaceMode: Na
     code: decision.code,
     digest: decision.digest,
     enforcement: resolveEnforcement(engine.config.features.detectionMode, namespaceMode, decision.ruleEnforcement),
+    ...(credentials ? { credentials } : {}),
     record: decision.details,
   };
 }
@@ -107,6 +145,10 @@ function formatExplanation(e: Explanation): string {
   if (e.validator) lines.push(`  validator:   ${e.validator.name} (${e.validator.type})`);
   if (e.trustRoots) lines.push(`  trust roots: ${e.trustRoots.join(', ')}`);
   lines.push(`  enforcement: ${describeEnforcement(e.enforcement)}`);
+  if (e.credentials) {
+    lines.push(`  credentials: ${e.credentials.tried.join(', then ')}${e.credentials.from ? ` — pull secrets from ${e.credentials.from}` : ''}`);
+    if (e.credentials.note) lines.push(`               ${e.credentials.note}`);
+  }
   const verdict = e.outcome === 'denied' && e.enforcement.enforcement === 'detect' ? 'DENIED (detection: admitted with a warning)' : e.outcome.toUpperCase();
   lines.push(`  outcome:     ${verdict}${e.code ? ` [${e.code}]` : ''} — ${e.reason}`);
   if (e.digest) lines.push(`  digest:      ${e.digest}`);

@@ -6,6 +6,8 @@ import { cacheDir, localSelfSigned, readTlsFiles, type TlsMaterial } from '../se
 import { localKey, readKeyFile, type IntegrityKey } from '../integrity/key.js';
 import { defaultConfigFile } from './paths.js';
 import { childApproval, kubernetesObjectReader } from '../admission/child-approval.js';
+import { PullSecretStore } from '../pull-secrets/store.js';
+import { workloadCredentialsFrom } from '../pull-secrets/workload.js';
 import { createResultStore, type ResultStore } from '../cache/index.js';
 import { Metrics } from '../metrics/metrics.js';
 import { startClusterFeatures, type ClusterFeatureOptions, type ClusterFeatures } from '../server/cluster-features.js';
@@ -121,14 +123,20 @@ export async function runServe(argv: string[]): Promise<number> {
         // Child approval needs the API server: in a cluster, or with --kubeconfig / KUBECONFIG.
         const kubeconfig = (values.kubeconfig as string | undefined) ?? process.env.KUBECONFIG;
         if (kubeconfig || process.env.KUBERNETES_SERVICE_HOST) {
+          const reader = kubernetesObjectReader(kubeconfig);
           runtime.ownerImages = childApproval({
-            reader: kubernetesObjectReader(kubeconfig),
+            reader,
             proofs: runtime.proofs,
             logger,
             observe: (outcome) => runtime.onOwnerProof?.(outcome),
           });
+          // auth.fromWorkload: pull secrets and ServiceAccounts, read with one get each when an image needs them
+          runtime.pullSecrets = workloadCredentialsFrom(new PullSecretStore({ reader, observe: metrics.pullSecretRead }));
         } else {
           logger.info('no Kubernetes API access configured: automatic child approval is off, children are validated normally');
+          if (runtime.engine.usesWorkloadCredentials) {
+            logger.warn('a validator has auth.fromWorkload, but there is no Kubernetes API access: workloads\' pull secrets cannot be read, only the validators\' own credentials are used');
+          }
         }
       },
     });

@@ -1,7 +1,8 @@
 /**
  * The webhook's integrity key: a secret only Imprimatur holds, from which it derives one HMAC key per purpose
- * (owner proofs, shared-cache entries). Every replica must hold the same key (the chart creates a Secret and keeps
- * it across upgrades); a local `serve` generates one and keeps it in the cache directory.
+ * (owner proofs, shared-cache entries, the identity of registry credentials in cache keys). Every replica must hold
+ * the same key (the chart creates a Secret and keeps it across upgrades); a local `serve` generates one and keeps it
+ * in the cache directory.
  */
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { ImprimaturError } from '../errors.js';
 export const MIN_KEY_BYTES = 32;
 
 /** What a derived key is for; a MAC made for one purpose never verifies for another. */
-export type KeyPurpose = 'owner-proof' | 'cache-entry';
+export type KeyPurpose = 'owner-proof' | 'cache-entry' | 'credential-identity';
 
 export class IntegrityKey {
   private readonly derived = new Map<KeyPurpose, Buffer>();

@@ -32,6 +32,12 @@ export class Metrics {
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
+  readonly pullSecretReads = new Counter({
+    name: 'imprimatur_pull_secret_reads_total',
+    help: 'Kubernetes API reads of workload pull secrets and ServiceAccounts (auth.fromWorkload; reads served from the 10 s cache are not counted), by kind and result: found, missing, error',
+    labelNames: ['kind', 'result'] as const,
+    registers: [this.registry],
+  });
   readonly admissionDuration = new Histogram({
     name: 'imprimatur_admission_duration_seconds',
     help: 'Time from receiving an AdmissionReview to sending the answer',
@@ -115,6 +121,10 @@ export class Metrics {
 
   readonly cacheIntegrityFailure = (): void => {
     this.cacheIntegrityFailures.inc();
+  };
+
+  readonly pullSecretRead = (kind: string, result: string): void => {
+    this.pullSecretReads.labels(kind, result).inc();
   };
 
   readonly ownerProof = (result: string): void => {

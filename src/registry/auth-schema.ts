@@ -2,11 +2,12 @@
  * JSON Schema of a validator's `auth` block: a mounted dockerconfigjson secret, or username + password (not both).
  * Credentials are bound to where they may be sent (see credential-binding.ts): a secret's entries to their host keys;
  * username/password to `registries`, which must then be given (unless `boundTo` says where they go, as for a Notary
- * validator's own host). `tokenHosts` lists token services on other hosts that may receive them.
+ * validator's own host). `tokenHosts` lists token services on other hosts that may receive them. `fromWorkload`
+ * (registry validators only) adds the workload's pull secrets (src/pull-secrets).
  */
 const HOST = '^[A-Za-z0-9.\\-\\[\\]:]+$';
 
-export function authSchema(secretDescription: string, extraProperties: Record<string, unknown> = {}, opts: { boundTo?: string } = {}): Record<string, unknown> {
+export function authSchema(secretDescription: string, extraProperties: Record<string, unknown> = {}, opts: { boundTo?: string; fromWorkload?: boolean } = {}): Record<string, unknown> {
   const registries = opts.boundTo
     ? {}
     : {
@@ -30,6 +31,15 @@ export function authSchema(secretDescription: string, extraProperties: Record<st
         items: { type: 'string', pattern: HOST, description: 'a token service host[:port], e.g. "auth.example.com"' },
         description: `token services (host[:port]) on another host than the registry that may receive the credentials when the registry names them as its Bearer realm (Docker Hub's auth.docker.io is known)${opts.boundTo ? `; the credentials are for ${opts.boundTo}` : ''}`,
       },
+      ...(opts.fromWorkload
+        ? {
+            fromWorkload: {
+              type: 'boolean',
+              description:
+                'Use the pull secrets of the workload being admitted (its imagePullSecrets, else its ServiceAccount\'s, read through the Kubernetes API in its namespace): only their entries for the image\'s registry, tried in the kubelet\'s order before this validator\'s own credentials. Default false. The chart then grants get on Secrets and ServiceAccounts (docs/registry.md).',
+            },
+          }
+        : {}),
       ...extraProperties,
     },
     // draft-07 `dependencies` (ajv ignores `dependentRequired` in draft-07 mode)

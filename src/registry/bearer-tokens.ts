@@ -1,3 +1,4 @@
+import { createHmac, randomBytes } from 'node:crypto';
 import type { HttpResponse } from './types.js';
 import type { Credentials } from './credentials.js';
 import { registryBadResponse, registryUnauthorized } from './registry-errors.js';
@@ -6,8 +7,10 @@ import { registryBadResponse, registryUnauthorized } from './registry-errors.js'
  * Docker v2 bearer tokens (the flow of Docker Hub, GHCR, Quay, distribution's token auth):
  * `GET <realm>?service=<service>&scope=<scope>` with Basic credentials when there are any;
  * the answer carries `token` or `access_token` and `expires_in` (default 60 s).
- * Tokens are cached per (realm, service, scope, user) until shortly before they expire;
- * concurrent requests for the same token share one call to the token service.
+ * Tokens are cached per (realm, service, scope, credentials) until shortly before they expire — the credentials as
+ * a whole (user and password, through a keyed hash), never the user alone: two namespaces' pull secrets may carry the
+ * same user with different passwords, and a token obtained with the right one must not serve the wrong one.
+ * Concurrent requests for the same token share one call to the token service.
  */
 
 export interface TokenRequest {
@@ -34,7 +37,7 @@ export class BearerTokenCache {
 
   /** A valid token, from the cache unless `refresh` is set (e.g. the registry rejected the cached one). */
   get(req: TokenRequest, refresh = false): Promise<string> {
-    const key = JSON.stringify([req.realm, req.service ?? '', req.scope ?? '', req.credentials?.username ?? '']);
+    const key = JSON.stringify([req.realm, req.service ?? '', req.scope ?? '', credentialsFingerprint(req.credentials)]);
     const cached = this.entries.get(key);
     if (cached && !refresh && cached.expiresAt > this.now()) return cached.token;
     // While the request is pending, expiresAt is infinite so that concurrent callers share it.
@@ -83,4 +86,11 @@ export class BearerTokenCache {
     const lifetimeMs = expiresInS * 1000;
     return { token, expiresAt: started + lifetimeMs - Math.min(MAX_MARGIN_MS, lifetimeMs / 2) };
   }
+}
+
+/** Key of this process's in-memory token cache only: credentials are never kept in it in clear. */
+const FINGERPRINT_KEY = randomBytes(32);
+
+function credentialsFingerprint(c: Credentials | undefined): string {
+  return c ? createHmac('sha256', FINGERPRINT_KEY).update(JSON.stringify([c.username, c.password])).digest('base64url') : '';
 }

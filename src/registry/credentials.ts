@@ -1,11 +1,20 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ImprimaturError } from '../errors.js';
+import { compileGlob, type Glob } from '../policy/glob.js';
 
 /**
- * Registry credentials from a mounted `kubernetes.io/dockerconfigjson` secret:
- * `<secretsDir>/<secretName>/.dockerconfigjson` with
- * `{"auths": {"<registry>[/<repository prefix>]": {"auth": base64(user:pass)} | {"username", "password"}}}`.
+ * Registry credentials in the Docker config formats Kubernetes uses for pull secrets, and which of them apply to an
+ * image: `.dockerconfigjson` (`{"auths": {"<key>": entry}}`, type `kubernetes.io/dockerconfigjson`, also what a
+ * validator's `auth.secretName` mounts) and the legacy `.dockercfg` (`{"<key>": entry}`, type
+ * `kubernetes.io/dockercfg`); an entry holds `auth` (base64 of user:password) or `username` and `password`.
+ *
+ * Keys are matched as the kubelet matches them (pkg/credentialprovider/keyring.go), with the differences listed in
+ * docs/registry.md: scheme and a leading `/v1/` or `/v2/` ignored; the port must be equal; host labels may be globs
+ * (`*.example.com` matches `a.example.com`, not `example.com` nor `a.b.example.com`; only `*` is special); a path is
+ * a prefix of whole repository path segments (the kubelet compares characters); Docker Hub's hosts are one registry,
+ * `docker.io`. Every matching entry is a candidate, most specific key first (reverse lexical order of the keys, as
+ * the kubelet sorts them), entries with the same key in the order they were given.
  */
 
 export interface Credentials {
@@ -13,13 +22,15 @@ export interface Credentials {
   password: string;
 }
 
-/** One usable `auths` entry, its key normalised to `host[/path]`. */
+/** One usable entry, its key normalised to `host[/path]`. */
 export interface CredentialEntry {
   /** Normalised key: lower-case host (Docker Hub aliases folded to `docker.io`), optional path. */
   key: string;
   host: string;
   path: string;
   credentials: Credentials;
+  /** Per host label, when the host has a `*` in it: the label globs (the port is compared apart). */
+  hostGlob?: { labels: Glob[]; port: string };
 }
 
 export const DEFAULT_SECRETS_DIR = '/app/secrets';
@@ -30,7 +41,7 @@ export function dockerConfigPath(secretName: string, secretsDir = DEFAULT_SECRET
 
 const DOCKER_HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
 
-/** `https://index.docker.io/v1/` → `docker.io`; `GHCR.io/org/` → `ghcr.io/org`. */
+/** `https://index.docker.io/v1/` → `docker.io`; `GHCR.io/org/` → `ghcr.io/org`; `registry/v2/org` → `registry/org`. */
 export function normaliseRegistryKey(raw: string): { host: string; path: string; key: string } {
   let s = raw.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
   s = s.replace(/\/+$/, '');
@@ -38,13 +49,30 @@ export function normaliseRegistryKey(raw: string): { host: string; path: string;
   s = s.replace(/\/+$/, '');
   const slash = s.indexOf('/');
   let host = (slash === -1 ? s : s.slice(0, slash)).toLowerCase();
-  const path = slash === -1 ? '' : s.slice(slash + 1);
+  // the kubelet (as the Docker client) treats a leading /v1/ or /v2/ as the registry itself
+  const path = slash === -1 ? '' : s.slice(slash + 1).replace(/^v[12]\//, '');
   if (DOCKER_HUB_ALIASES.has(host)) host = 'docker.io';
   return { host, path, key: path ? `${host}/${path}` : host };
 }
 
+/** Most entries one secret may contribute (the rest are ignored, and say so). */
+export const MAX_ENTRIES_PER_SECRET = 256;
+
 /** Parses the text of a `.dockerconfigjson`. `source` names the file in error messages (never its content). */
 export function parseDockerConfig(text: string, source: string): CredentialEntry[] {
+  const doc = parseJsonObject(text, source);
+  const auths = doc['auths'];
+  if (auths === undefined) return [];
+  if (!isObject(auths)) throw invalid(source, 'has an "auths" that is not an object');
+  return parseEntries(auths, source);
+}
+
+/** Parses the text of a legacy `.dockercfg` (type `kubernetes.io/dockercfg`): the entries at the top level. */
+export function parseDockercfg(text: string, source: string): CredentialEntry[] {
+  return parseEntries(parseJsonObject(text, source), source);
+}
+
+function parseJsonObject(text: string, source: string): Record<string, unknown> {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -52,17 +80,34 @@ export function parseDockerConfig(text: string, source: string): CredentialEntry
     throw invalid(source, 'is not valid JSON');
   }
   if (!isObject(doc)) throw invalid(source, 'is not a JSON object');
-  const auths = doc['auths'];
-  if (auths === undefined) return [];
-  if (!isObject(auths)) throw invalid(source, 'has an "auths" that is not an object');
+  return doc;
+}
+
+function parseEntries(auths: Record<string, unknown>, source: string): CredentialEntry[] {
   const entries: CredentialEntry[] = [];
   for (const [rawKey, value] of Object.entries(auths)) {
+    if (entries.length >= MAX_ENTRIES_PER_SECRET) break;
     if (!isObject(value)) throw invalid(source, `has an entry "${rawKey}" that is not an object`);
     const credentials = entryCredentials(value, rawKey, source);
     if (!credentials) continue; // e.g. an entry with only `identitytoken`; nothing usable
-    entries.push({ ...normaliseRegistryKey(rawKey), credentials });
+    const key = normaliseRegistryKey(rawKey);
+    if (!key.host) continue;
+    entries.push({ ...key, credentials, ...(key.host.includes('*') ? { hostGlob: hostGlob(key.host) } : {}) });
   }
   return entries;
+}
+
+/** `*.example.com:5000` → one glob per label, and the port. */
+function hostGlob(host: string): { labels: Glob[]; port: string } {
+  const { name, port } = splitPort(host);
+  return { labels: name.split('.').map(compileGlob), port };
+}
+
+/** `host:5000` → host and port; `[::1]:5000` → `[::1]` and 5000; no port → ''. */
+function splitPort(host: string): { name: string; port: string } {
+  const colon = host.lastIndexOf(':');
+  const port = colon < 0 ? '' : host.slice(colon + 1);
+  return port !== '' && /^[0-9]+$/.test(port) ? { name: host.slice(0, colon), port } : { name: host, port: '' };
 }
 
 function entryCredentials(value: Record<string, unknown>, rawKey: string, source: string): Credentials | undefined {
@@ -79,18 +124,26 @@ function entryCredentials(value: Record<string, unknown>, rawKey: string, source
 }
 
 /**
- * The credentials for `registry`/`repository`: the entry with the longest matching
- * `host[/path]` prefix (a path matches whole repository path segments only).
+ * Every entry that applies to `registry`/`repository`, most specific key first (reverse lexical order of the keys,
+ * as the kubelet orders them), entries with the same key in the order given. A key's path matches whole repository
+ * path segments only.
  */
-export function findCredentials(entries: readonly CredentialEntry[], registry: string, repository = ''): Credentials | undefined {
+export function matchingEntries(entries: readonly CredentialEntry[], registry: string, repository = ''): CredentialEntry[] {
   const target = normaliseRegistryKey(registry);
-  let best: CredentialEntry | undefined;
-  for (const entry of entries) {
-    if (entry.host !== target.host) continue;
-    if (entry.path && !(repository === entry.path || repository.startsWith(`${entry.path}/`))) continue;
-    if (!best || entry.path.length > best.path.length) best = entry;
-  }
-  return best?.credentials;
+  const found = entries.filter((entry) => hostMatches(entry, target.host) && (!entry.path || repository === entry.path || repository.startsWith(`${entry.path}/`)));
+  return found.sort((a, b) => (a.key === b.key ? 0 : a.key < b.key ? 1 : -1));
+}
+
+/** The credentials to use first for `registry`/`repository` (see matchingEntries). */
+export function findCredentials(entries: readonly CredentialEntry[], registry: string, repository = ''): Credentials | undefined {
+  return matchingEntries(entries, registry, repository)[0]?.credentials;
+}
+
+function hostMatches(entry: CredentialEntry, host: string): boolean {
+  if (!entry.hostGlob) return entry.host === host;
+  const { name, port } = splitPort(host);
+  const labels = name.split('.');
+  return port === entry.hostGlob.port && labels.length === entry.hostGlob.labels.length && entry.hostGlob.labels.every((g, i) => g.test(labels[i]!));
 }
 
 /**
@@ -127,7 +180,7 @@ export class DockerConfigFile {
 }
 
 function invalid(source: string, reason: string): ImprimaturError {
-  return new ImprimaturError('REGISTRY_CREDENTIALS_INVALID', `registry credentials file ${source} ${reason}`, { source });
+  return new ImprimaturError('REGISTRY_CREDENTIALS_INVALID', `registry credentials file ${source} ${reason}`, { source, reason });
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

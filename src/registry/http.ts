@@ -7,6 +7,7 @@ import type { HttpResponse, HttpTransport, RegistryClientOptions } from './types
 import { BearerTokenCache } from './bearer-tokens.js';
 import type { Credentials } from './credentials.js';
 import { createCredentialSource, type CredentialSource } from './credential-binding.js';
+import { scopedCredentialSource } from './credential-scope.js';
 import { exchange, headerValue, isRetryableNetworkError } from './http-exchange.js';
 import { isSchemeAllowed } from './insecure-registries.js';
 import { registryCredentialsWithheld, registryDeadline, registryForbidden, registryRateLimited, registryTls, registryUnauthorized, registryUnavailable } from './registry-errors.js';
@@ -56,7 +57,9 @@ class RegistryHttpTransport implements HttpTransport {
       // undici's `ca` replaces the default trust store: keep the system CAs next to the extra one
       connect: opts.ca ? { ca: [...rootCertificates, opts.ca], rejectUnauthorized: true } : { rejectUnauthorized: true },
     });
-    this.credentials = createCredentialSource(opts);
+    // auth.fromWorkload: the image's registry gets the credentials the engine chose for this verification (a pull secret
+    // of the workload, else these); see credential-scope.ts
+    this.credentials = opts.fromWorkload ? scopedCredentialSource(createCredentialSource(opts), opts.tokenHosts ?? []) : createCredentialSource(opts);
     this.retry = { ...DEFAULT_RETRY_POLICY, ...opts.retry };
     this.timeoutMs = opts.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.logger = opts.logger ?? silentLogger;

@@ -13,7 +13,7 @@ export function registryUnauthorized(registry: string, credentialSource: string 
   const message = credentialSource
     ? `registry ${registry} refused the credentials from ${credentialSource}${detail ? ` (${detail})` : ''}`
     : `registry ${registry} requires authentication, but no credentials are configured for it${detail ? ` (${detail})` : ''}; set auth.secretName on the validator (a mounted kubernetes.io/dockerconfigjson secret)`;
-  return new ImprimaturError('REGISTRY_UNAUTHORIZED', message, { registry });
+  return new ImprimaturError('REGISTRY_UNAUTHORIZED', message, { registry, ...(detail ? { detail } : {}) });
 }
 
 /** The registry's token service is on a host its credentials are not bound to: they were withheld (credential-binding.ts). */

@@ -42,6 +42,11 @@ export interface RegistryClientOptions {
   password?: string;
   /** Registries (`host[:port]`) the explicit credentials are for (required with them). */
   registries?: readonly string[];
+  /**
+   * `auth.fromWorkload`: credentials for the image's registry come from the choice the admission engine makes per
+   * verification (the workload's pull secrets, then these); see credential-scope.ts.
+   */
+  fromWorkload?: boolean;
   /** Token-service hosts, besides each registry's own, that may receive the credentials (see credential-binding.ts). */
   tokenHosts?: readonly string[];
   /** Registries allowed over plain HTTP (`host:port`). */

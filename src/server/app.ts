@@ -83,6 +83,7 @@ export function createApp(options: AppOptions): express.Express {
           deadlineMs: apiServerTimeoutMs(req.query.timeout),
           ownerImages: runtime.ownerImages,
           proofs: runtime.proofs,
+          pullSecrets: runtime.pullSecrets,
           namespaceMode,
           phase,
         });

@@ -20,6 +20,7 @@ import type { Logger } from '../log.js';
 import type { ResultStore } from '../cache/types.js';
 import type { VerificationObserver } from '../admission/engine.js';
 import type { OutcomeHook } from '../alerting/types.js';
+import type { WorkloadCredentialsFactory } from '../pull-secrets/workload.js';
 
 export interface RuntimeOptions {
   logger: Logger;
@@ -71,10 +72,14 @@ export class Runtime {
   private readonly listeners: Array<(ok: boolean, error?: Error) => void> = [];
   /** Automatic child approval lookup, installed by the server when a Kubernetes client is available. */
   ownerImages?: OwnerImages;
+  /** Reads workloads' pull secrets for `auth.fromWorkload` validators, installed by the server when a Kubernetes client is available. */
+  pullSecrets?: WorkloadCredentialsFactory;
   /** Observer of child-approval lookups (metrics). */
   onOwnerProof?: (outcome: ProofOutcome) => void;
   /** Issues and checks owner proofs with the integrity key. */
   readonly proofs: OwnerProofs;
+  /** The integrity key (owner proofs; identity of workload credentials in cache keys). */
+  private readonly integrityKey: IntegrityKey;
   /** Observer of every decided request (metrics). */
   onDecision?: (result: HandledReview, review: AdmissionReview) => void;
   /** Observer of requests the handler failed on (answered with a fail-closed denial). */
@@ -83,9 +88,10 @@ export class Runtime {
   constructor(readonly file: string, private readonly options: RuntimeOptions) {
     this.file = resolve(file);
     this.options = { ...options, templateDirs: options.templateDirs ?? process.env.IMPRIMATUR_TEMPLATE_DIRS?.split(':').filter(Boolean) };
+    this.integrityKey = options.integrityKey ?? IntegrityKey.random();
     const text = readFileSync(this.file, 'utf8');
     this.current = this.build(text, this.inputsOf(text, undefined));
-    this.proofs = new OwnerProofs(options.integrityKey ?? IntegrityKey.random());
+    this.proofs = new OwnerProofs(this.integrityKey);
   }
 
   get engine(): Engine {
@@ -180,7 +186,7 @@ export class Runtime {
     const { cache, observer, onAlertOutcome } = this.options;
     // The process's byte budget follows the configuration in force (it bounds the whole process).
     processBytes.resize(config.limits.bytesInFlight);
-    const engine = new Engine(config, { logger: this.options.logger, secretsDir: this.options.secretsDir, cache, generation, observer });
+    const engine = new Engine(config, { logger: this.options.logger, secretsDir: this.options.secretsDir, cache, generation, observer, integrityKey: this.integrityKey });
     const alerts = createAlertDispatcher(config.alerting, { logger: this.options.logger, templateDirs: this.options.templateDirs, onOutcome: onAlertOutcome });
     return new Generation(engine, alerts, generation, inputs);
   }

@@ -15,7 +15,7 @@ import {
 } from '../harness/kube.js';
 import { HELM_MAJORS } from '../harness/tools.js';
 import { createTestCertificates } from '../harness/tls.js';
-import { ENV_VALUES, TEST_VALUES, detectionValues } from './values.js';
+import { ENV_VALUES, TEST_VALUES, detectionValues, workloadCredentialValues } from './values.js';
 
 type Obj = Record<string, any>;
 
@@ -103,11 +103,11 @@ for (const version of KUBE_VERSIONS) {
     });
     after(async () => { await kube?.stop(); });
 
-    async function canI(sa: string, verb: string, group: string, resource: string): Promise<boolean> {
+    async function canI(sa: string, verb: string, group: string, resource: string, namespace = 'apps'): Promise<boolean> {
       const api = kube.kc.makeApiClient(AuthorizationV1Api);
       const review = await api.createSubjectAccessReview({ body: {
         apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
-        spec: { user: `system:serviceaccount:${sa}`, groups: ['system:serviceaccounts'], resourceAttributes: { verb, group, resource, namespace: 'apps' } },
+        spec: { user: `system:serviceaccount:${sa}`, groups: ['system:serviceaccounts'], resourceAttributes: { verb, group, resource, namespace } },
       } });
       return review.status?.allowed === true;
     }
@@ -228,6 +228,33 @@ for (const version of KUBE_VERSIONS) {
           expect(await canI(`${auditNs}:audit-imprimatur`, 'get', 'apps', 'replicasets')).to.equal(false);
           await h.ok(['uninstall', 'audit', '-n', auditNs], k);
           for (const o of objects) expect(await stored(kube, o), `${id(o)} removed`).to.equal(undefined);
+        });
+
+        it('auth.fromWorkload: get on Secrets and ServiceAccounts everywhere, or only in kubernetes.workloadCredentials.namespaces', async () => {
+          // failurePolicy Ignore (TEST_VALUES): these releases' webhooks point at Services without pods.
+          const credsNs = `creds-${major}`;
+          await ensureNamespace(kube.kc, credsNs, { 'imprimatur.dev/webhook': 'ignore' });
+          await h.ok(['install', 'wide', CHART_DIR, '-n', credsNs, ...h.valuesArgs({ values: [TEST_VALUES, workloadCredentialValues()] })], k);
+          const wide = `${credsNs}:wide-imprimatur`;
+          expect(await canI(wide, 'get', '', 'secrets', 'anywhere')).to.equal(true);
+          expect(await canI(wide, 'get', '', 'serviceaccounts', 'anywhere')).to.equal(true);
+          expect(await canI(wide, 'list', '', 'secrets', 'anywhere'), 'never list').to.equal(false);
+          expect(await canI(wide, 'watch', '', 'secrets', 'anywhere'), 'never watch').to.equal(false);
+          expect(await canI(wide, 'get', 'apps', 'replicasets'), 'no owner access without child approval').to.equal(false);
+          await h.ok(['uninstall', 'wide', '-n', credsNs], k);
+          expect(await canI(wide, 'get', '', 'secrets', 'anywhere'), 'removed with the release').to.equal(false);
+
+          for (const team of ['team-a', 'team-b']) await ensureNamespace(kube.kc, team);
+          await h.ok(['install', 'narrow', CHART_DIR, '-n', credsNs, ...h.valuesArgs({ values: [TEST_VALUES, workloadCredentialValues(['team-a', 'team-b'])] })], k);
+          for (const o of await releaseObjects(h, 'narrow', credsNs)) {
+            expect(droppedFields(o, await stored(kube, o)), `${id(o)}: fields the API server dropped`).to.deep.equal([]);
+          }
+          const narrow = `${credsNs}:narrow-imprimatur`;
+          expect(await canI(narrow, 'get', '', 'secrets', 'team-a')).to.equal(true);
+          expect(await canI(narrow, 'get', '', 'serviceaccounts', 'team-b')).to.equal(true);
+          expect(await canI(narrow, 'get', '', 'secrets', 'team-c')).to.equal(false);
+          expect(await canI(narrow, 'get', '', 'secrets', 'kube-system')).to.equal(false);
+          await h.ok(['uninstall', 'narrow', '-n', credsNs], k);
         });
 
         describe('namespaceSelector, with the installed webhook pointed at a denying test webhook', () => {

@@ -9,7 +9,7 @@ import { loadConfigFile, parseConfig } from '../../src/config/load.js';
 import { CHART_DIR, findObject, renderChart as render, renderChartText as renderText, isHook, type RenderOptions } from '../harness/helm.js';
 import { HELM_MAJORS } from '../harness/tools.js';
 import { createTestCertificates } from '../harness/tls.js';
-import { AUTH_VALUES, ENV_VALUES, TEST_VALUES, detectionValues } from './values.js';
+import { AUTH_VALUES, ENV_VALUES, TEST_VALUES, detectionValues, workloadCredentialValues } from './values.js';
 
 type Obj = Record<string, any>;
 const b64 = (s: string): string => Buffer.from(s, 'base64').toString('utf8');
@@ -264,6 +264,35 @@ for (const major of HELM_MAJORS) {
       expect(spec.containers[0].volumeMounts).to.deep.include({ name: 'auth-registry-creds', mountPath: '/app/secrets/registry-creds', readOnly: true });
       expect(spec.volumes).to.deep.include({ name: 'auth-registry-creds', secret: { secretName: 'registry-creds' } });
       expect(checksum(objects)).to.not.equal(checksum(await renderChart()));
+    });
+
+    it('auth.fromWorkload grants get (only) on Secrets and ServiceAccounts, cluster-wide, and mounts the API token', async () => {
+      const objects = await renderChart({ values: [workloadCredentialValues()] });
+      const role = findObject(objects, 'ClusterRole', 'imprimatur-pull-secret-reader');
+      expect(role.rules).to.deep.equal([{ apiGroups: [''], resources: ['secrets', 'serviceaccounts'], verbs: ['get'] }]);
+      const binding = findObject(objects, 'ClusterRoleBinding', 'imprimatur-pull-secret-reader');
+      expect(binding.roleRef.name).to.equal('imprimatur-pull-secret-reader');
+      expect(binding.subjects).to.deep.equal([{ kind: 'ServiceAccount', name: 'imprimatur', namespace: 'imprimatur' }]);
+      const secretRules = objects.filter((o) => o.kind === 'ClusterRole').flatMap((o) => ((o as Obj).rules as Obj[]).filter((r) => r.resources.includes('secrets')).map(() => o.metadata!.name));
+      expect(secretRules, 'roles granting anything on Secrets').to.deep.equal(['imprimatur-pull-secret-reader']);
+      expect(objects.filter((o) => o.kind === 'ClusterRole').map((o) => o.metadata!.name), 'no owner reader without child approval').to.not.include('imprimatur-owner-reader');
+      expect(findObject(objects, 'Deployment').spec.template.spec.automountServiceAccountToken).to.equal(true);
+    });
+
+    it('kubernetes.workloadCredentials.namespaces: a RoleBinding in each listed namespace instead of the ClusterRoleBinding', async () => {
+      const objects = await renderChart({ values: [workloadCredentialValues(['team-a', 'team-b'])] });
+      expect(objects.filter((o) => o.kind === 'ClusterRoleBinding' && (o as Obj).roleRef.name === 'imprimatur-pull-secret-reader')).to.deep.equal([]);
+      const bindings = objects.filter((o) => o.kind === 'RoleBinding') as Obj[];
+      expect(bindings.map((b) => b.metadata.namespace)).to.deep.equal(['team-a', 'team-b']);
+      for (const b of bindings) expect(b.roleRef).to.deep.equal({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'imprimatur-pull-secret-reader' });
+    });
+
+    it('without auth.fromWorkload nothing grants access to Secrets or ServiceAccounts', async () => {
+      for (const values of [[], [TEST_VALUES], [AUTH_VALUES]]) {
+        const objects = await renderChart({ values });
+        const rules = objects.filter((o) => /Role$/.test(o.kind!)).flatMap((o) => (o as Obj).rules as Obj[]);
+        expect(rules.filter((r) => r.resources.some((x: string) => x === 'secrets' || x === 'serviceaccounts' || x === '*'))).to.deep.equal([]);
+      }
     });
 
     it('the checksum annotation is stable for equal config and changes with the config', async () => {

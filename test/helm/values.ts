@@ -44,6 +44,21 @@ export const AUTH_VALUES: Record<string, unknown> = {
   },
 };
 
+/** A validator reading workloads' pull secrets (auth.fromWorkload), without child approval; `namespaces` limits the RBAC. */
+export function workloadCredentialValues(namespaces: string[] = []): Record<string, unknown> {
+  return {
+    kubernetes: { workloadCredentials: { namespaces } },
+    application: {
+      validators: [
+        { name: 'deny', type: 'static', approve: false },
+        { name: 'internal', type: 'cosign', trustRoots: [{ name: 'default', key: cosignKey }], auth: { fromWorkload: true } },
+      ],
+      policy: [{ pattern: '*:*', validator: 'deny' }, { pattern: 'registry.internal.example/*:*', validator: 'internal' }],
+      features: { automaticChildApproval: false },
+    },
+  };
+}
+
 /** Environment variables for the webhook: a literal and a token from a Secret (as docs/alerting.md shows). */
 export const ENV_VALUES: Record<string, unknown> = {
   kubernetes: {

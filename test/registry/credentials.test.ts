@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir } from '../harness/temp-dirs.js';
 import { ImprimaturError } from '../../src/errors.js';
-import { findCredentials, normaliseRegistryKey, parseDockerConfig } from '../../src/registry/credentials.js';
+import { findCredentials, matchingEntries, normaliseRegistryKey, parseDockerConfig, parseDockercfg } from '../../src/registry/credentials.js';
 import { createCredentialSource } from '../../src/registry/credential-binding.js';
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
@@ -85,5 +85,37 @@ describe('registry credentials from a dockerconfigjson secret', () => {
 
   it('refuses an "auth" that is not base64 of user:password', () => {
     expect(() => parseDockerConfig(JSON.stringify({ auths: { 'ghcr.io': { auth: b64('nocolon') } } }), 'f')).to.throw(/not base64 of user:password/);
+  });
+});
+
+describe('which pull secret entries apply to an image (the kubelet\'s keyring rules)', () => {
+  const entry = (key: string, user: string) => ({ [key]: { auth: b64(`${user}:pw`) } });
+  const users = (entries: ReturnType<typeof parseDockerConfig>, registry: string, repository: string) => matchingEntries(entries, registry, repository).map((e) => e.credentials.username);
+
+  it('wildcard host labels match one label each (src/policy/glob.ts: linear time); the port must be equal', () => {
+    const entries = parseDockerConfig(JSON.stringify({ auths: { ...entry('*.example.com', 'wild'), ...entry('*.example.com:5000', 'wild-port') } }), 't');
+    expect(users(entries, 'registry.example.com', 'a')).to.deep.equal(['wild']);
+    expect(users(entries, 'example.com', 'a')).to.deep.equal([]);
+    expect(users(entries, 'a.b.example.com', 'a')).to.deep.equal([]);
+    expect(users(entries, 'registry.example.com:5000', 'a')).to.deep.equal(['wild-port']);
+    expect(users(entries, 'registry.example.com.evil.io', 'a')).to.deep.equal([]);
+    expect(users(entries, 'evil.io', 'registry.example.com/a')).to.deep.equal([]);
+  });
+
+  it('every matching entry is a candidate, most specific key first (reverse lexical order), then in the order given', () => {
+    const first = parseDockerConfig(JSON.stringify({ auths: { ...entry('ghcr.io', 'host'), ...entry('ghcr.io/org', 'org'), ...entry('*.io', 'wild') } }), 'a');
+    const second = parseDockerConfig(JSON.stringify({ auths: entry('https://ghcr.io/v2/org', 'org-2') }), 'b');
+    expect(users([...first, ...second], 'ghcr.io', 'org/app')).to.deep.equal(['org', 'org-2', 'host', 'wild']);
+    expect(users([...first, ...second], 'ghcr.io', 'other/app')).to.deep.equal(['host', 'wild']);
+  });
+
+  it('reads the legacy .dockercfg format (entries at the top level)', () => {
+    const entries = parseDockercfg(JSON.stringify({ 'https://quay.io': { auth: b64('legacy:pw'), email: 'x@example.com' } }), '.dockercfg');
+    expect(users(entries, 'quay.io', 'org/app')).to.deep.equal(['legacy']);
+  });
+
+  it('keeps the first 256 entries of a secret', () => {
+    const many = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`r${i}.example.com`, { auth: b64(`u${i}:pw`) }]));
+    expect(parseDockerConfig(JSON.stringify({ auths: many }), 'm')).to.have.length(256);
   });
 });

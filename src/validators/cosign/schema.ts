@@ -45,7 +45,7 @@ export const cosignConfigSchema: Schema = {
     cert: pem('PEM CA certificate(s) the registry\'s TLS certificate chains to (besides the system CAs).'),
     auth: authSchema('Mounted kubernetes.io/dockerconfigjson secret.', {
       useKeychain: { type: 'boolean', description: 'Connaisseur option; accepted, not implemented: the registry is accessed anonymously unless secretName or username/password is set.' },
-    }),
+    }, { fromWorkload: true }),
     host: {
       type: 'object',
       additionalProperties: false,

@@ -44,6 +44,7 @@ export const notationValidatorType: ValidatorType = {
       password: parsed.auth.password,
       registries: parsed.auth.registries,
       tokenHosts: parsed.auth.tokenHosts,
+      fromWorkload: parsed.auth.fromWorkload,
       insecureRegistries: env.insecureRegistries,
       secretsDir: env.secretsDir,
       logger: env.logger,

@@ -37,7 +37,7 @@ export const notationConfigSchema: Schema = {
     },
     auth: authSchema('Mounted kubernetes.io/dockerconfigjson secret.', {
       useKeychain: { type: 'boolean', description: 'Connaisseur option; accepted, not implemented: the registry is accessed anonymously unless secretName or username/password is set.' },
-    }),
+    }, { fromWorkload: true }),
   },
 };
 
