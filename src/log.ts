@@ -1,4 +1,4 @@
-import { pino, destination, stdTimeFunctions, type Logger } from 'pino';
+import { pino, destination, stdTimeFunctions, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger };
 
@@ -8,15 +8,17 @@ export type { Logger };
  * Secrets must never be passed to the logger: log names of secrets, never their contents.
  */
 export function createLogger(level = process.env.IMPRIMATUR_LOG_LEVEL ?? 'info'): Logger {
-  return pino(
-    {
-      level,
-      base: { app: 'imprimatur' },
-      timestamp: stdTimeFunctions.isoTime,
-      redact: { paths: ['*.password', '*.token', '*.authorization', '*.Authorization', 'headers.authorization'], censor: '[redacted]' },
-    },
-    destination(2),
-  );
+  return pino(loggerOptions(level), destination(2));
+}
+
+/** The options of `createLogger` (level, fields, redaction), for a logger writing elsewhere (tests read what it wrote). */
+export function loggerOptions(level: string): LoggerOptions {
+  return {
+    level,
+    base: { app: 'imprimatur' },
+    timestamp: stdTimeFunctions.isoTime,
+    redact: { paths: ['*.password', '*.token', '*.authorization', '*.Authorization', 'headers.authorization'], censor: '[redacted]' },
+  };
 }
 
 /** A logger that drops everything (for library use and tests). */

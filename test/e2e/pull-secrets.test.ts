@@ -3,7 +3,10 @@
  * calls the real webhook, which reads Secrets and ServiceAccounts from that API server (one `get` each). Two real
  * registries hold private, signed images: one with htpasswd (Basic) auth, behind a front that records every
  * Authorization header it receives, and one with Docker token auth (a real token service that records what it is
- * sent). The verification cache is on (30 s), so the cross-namespace cases go through it.
+ * sent). The verification cache is on (30 s) and shared through a real redis-server, so the cross-namespace cases go
+ * through it; the webhook logs at debug level (with the production logger's redaction) into memory and sends an alert
+ * for every admitted and rejected request to a real HTTP receiver, so the last case can look for credentials in all
+ * three.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -14,8 +17,14 @@ import { kubernetesObjectReader } from '../../src/admission/child-approval.js';
 import { PullSecretStore } from '../../src/pull-secrets/store.js';
 import { workloadCredentialsFrom } from '../../src/pull-secrets/workload.js';
 import { Metrics } from '../../src/metrics/metrics.js';
+import { RedisStore } from '../../src/cache/redis.js';
+import { IntegrityKey } from '../../src/integrity/key.js';
+import { loggerOptions } from '../../src/log.js';
+import { pino } from 'pino';
 import { generateTestKey, signImage, type TestKey } from '../harness/cosign-signing.js';
 import { startHttpFront, type HttpFront } from '../harness/http-front.js';
+import { startHttpReceiver, type HttpReceiver } from '../harness/http-receiver.js';
+import { startRedis, type TestRedis } from '../harness/redis.js';
 import { applyManifests, ensureNamespace, kubeconfigYaml, startKubeApiServer, type KubeApiServer } from '../harness/kube.js';
 import { renderChart } from '../harness/helm.js';
 import { startRegistry, type TestRegistry } from '../harness/registry.js';
@@ -79,12 +88,19 @@ describe('e2e: registry credentials from the workload (auth.fromWorkload)', func
   /** Images verified only by the "both entries" case (so no earlier cache entry serves them). */
   let basicImage2: string;
   let tokenImage2: string;
+  let redis: TestRedis;
+  let store: RedisStore;
+  let alerts: HttpReceiver;
+  /** Every log line the webhook wrote (debug level, production redaction). */
+  const logLines: string[] = [];
 
   const tokenHost = () => token.tokenServer!.host;
 
   before(async function () {
     this.timeout(20 * 60_000); // a cold machine builds kube-apiserver first (~7 minutes)
-    [kube, basic, token] = await Promise.all([startKubeApiServer(), startRegistry({ htpasswd: ALICE }), startRegistry({ token: true, htpasswd: BOB })]);
+    [kube, basic, token, redis, alerts] = await Promise.all([
+      startKubeApiServer(), startRegistry({ htpasswd: ALICE }), startRegistry({ token: true, htpasswd: BOB }), startRedis(), startHttpReceiver(),
+    ]);
     recording = await startHttpFront({
       upstream: basic.directUrl,
       intercept: async (req, forward) => {
@@ -131,6 +147,10 @@ validators:
       - name: default
         key: |
 ${indentPem(key.publicPem, 10)}
+alerting:
+  clusterIdentifier: e2e-pull-secrets
+  admitRequest: { receivers: [{ template: ecs-1-12-0, receiverUrl: "${alerts.url}" }] }
+  rejectRequest: { receivers: [{ template: ecs-1-12-0, receiverUrl: "${alerts.url}" }] }
 policy:
   - pattern: "*:*"
     validator: deny
@@ -143,9 +163,17 @@ policy:
 `;
     const kubeconfig = kube.kubeconfigPath;
     const metrics = new Metrics({ defaultMetrics: false });
+    const logger = pino(loggerOptions('debug'), { write: (line: string) => void logLines.push(line) });
+    const integrityKey = IntegrityKey.random();
+    store = new RedisStore({ url: redis.url, logger, key: integrityKey });
+    const end = Date.now() + 5000;
+    while (!store.healthy && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
     hook = await startWebhook(config, {
       secretsDir,
       metrics,
+      logger,
+      cache: store,
+      integrityKey,
       setup: (rt) => {
         rt.pullSecrets = workloadCredentialsFrom(new PullSecretStore({ reader: kubernetesObjectReader(kubeconfig), observe: metrics.pullSecretRead }));
       },
@@ -159,6 +187,9 @@ policy:
 
   after(async () => {
     await hook?.close();
+    await store?.close();
+    await redis?.stop();
+    await alerts?.close();
     await recording?.stop();
     await basic?.stop();
     await token?.stop();
@@ -361,6 +392,35 @@ policy:
       expect(r.code).to.equal(1);
       expect(r.stdout).to.contain('pull secret "copy-of-regcred" could not be read: the API server answered HTTP 403: secrets "copy-of-regcred" is forbidden');
       expect(r.stdout).to.contain('Imprimatur needs get on secrets and serviceaccounts in this namespace');
+    });
+  });
+
+  describe('credentials never reach logs, alerts or the shared cache in clear', () => {
+    it('no password, base64 user:password or Authorization value of any secret used above, in any of the three', async () => {
+      const users = [ALICE, BOB, { user: ALICE.user, password: 'old-password' }];
+      const secrets = users.flatMap((u) => [u.password, b64(`${u.user}:${u.password}`), basicAuth(u)]);
+      // what was looked at, so that the test can fail: every case above ran through this webhook
+      const admitted = alerts.requests.filter((r) => (r.json as any)?.labels?.decision === 'admit');
+      const rejected = alerts.requests.filter((r) => (r.json as any)?.labels?.decision === 'reject');
+      expect(admitted.length, 'alerts for admitted requests').to.be.greaterThan(3);
+      expect(rejected.length, 'alerts for rejected requests').to.be.greaterThan(3);
+      expect(rejected.map((r) => (r.json as any).event.reason).join('\n'), 'the denials reached the alerts').to.contain('pull secret "stale": refused (HTTP 401)');
+      const debug = logLines.filter((l) => JSON.parse(l).level === 20);
+      expect(debug.length, 'debug log lines').to.be.greaterThan(0);
+      const keys = redis.cli('--scan', '--pattern', '*').split('\n').filter(Boolean);
+      expect(keys.length, 'entries in Redis').to.be.greaterThan(3);
+      const redisText = keys.map((k) => `${k} ${redis.cli('GET', k)}`).join('\n');
+
+      const sinks: Record<string, string> = {
+        logs: logLines.join('\n'),
+        alerts: alerts.requests.map((r) => `${JSON.stringify(r.headers)} ${r.body}`).join('\n'),
+        redis: redisText,
+      };
+      for (const [sink, text] of Object.entries(sinks)) {
+        for (const secret of secrets) expect(text.includes(secret), `${sink} contain ${JSON.stringify(secret)}`).to.equal(false);
+      }
+      // cache keys are hashes (of the image, config and the keyed identity of the credentials): nothing in clear
+      for (const k of keys) expect(k).to.match(/^imprimatur:v2:[0-9a-f]{64}$/);
     });
   });
 });
