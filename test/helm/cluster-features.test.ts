@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import yaml from 'js-yaml';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { CHART_DIR, findObject, renderChart } from '../harness/helm.js';
-import { applyManifests, deleteManifests, startKubeApiServer, type KubeApiServer } from '../harness/kube.js';
+import { applyManifests, deleteManifests, startKubeApiServer, KUBE_VERSIONS, type KubeApiServer } from '../harness/kube.js';
 import { startWebhook } from '../support/webhook.js';
 import { staticPolicy } from '../support/configs.js';
 
@@ -85,30 +85,32 @@ describe('Helm chart: Events and in-cluster audit', function () {
     expect(JSON.stringify(named(objects, 'ClusterRole', 'imprimatur-cluster-features'))).to.not.contain('policyreports');
   });
 
-  it('leaves a PolicyReport CRD installed by someone else alone, and keeps managing its own (lookup on a real API server)', async function () {
-    this.timeout(40 * 60_000); // a cold machine builds kube-apiserver first
-    const kube = await startKubeApiServer();
-    try {
-      const shipped = yaml.load(readFileSync(join(CHART_DIR, 'files', 'policyreport-crd.yaml'), 'utf8')) as Obj;
-      const crd = (annotations: Record<string, string>) => ({ ...shipped, metadata: { name: 'policyreports.wgpolicyk8s.io', annotations } }) as KubernetesObject;
-      const existing = async (annotations: Record<string, string>): Promise<KubernetesObject[]> => {
-        await applyManifests(kube.kc, [crd(annotations)]);
-        return render(AUDIT, kube);
-      };
-      const kyverno = await existing({ 'meta.helm.sh/release-name': 'kyverno' });
-      expect(kyverno.filter((o) => o.kind === 'CustomResourceDefinition')).to.deep.equal([]);
-      const bare = await existing({});
-      expect(bare.filter((o) => o.kind === 'CustomResourceDefinition')).to.deep.equal([]);
-      const ours = await existing({ 'meta.helm.sh/release-name': 'imprimatur' });
-      expect(ours.filter((o) => o.kind === 'CustomResourceDefinition')).to.have.length(1);
-      await deleteManifests(kube.kc, [crd({})]);
-      expect((await render(AUDIT, kube)).filter((o) => o.kind === 'CustomResourceDefinition'), 'none installed yet').to.have.length(1);
-    } finally {
-      await kube.stop();
-    }
-    const off = await render({ kubernetes: { audit: { enabled: true, policyReports: { installCRD: false } } } });
-    expect(off.filter((o) => o.kind === 'CustomResourceDefinition')).to.deep.equal([]);
-  });
+  for (const version of KUBE_VERSIONS) {
+    it(`leaves a PolicyReport CRD installed by someone else alone, and keeps managing its own (lookup on kube-apiserver ${version})`, async function () {
+      this.timeout(40 * 60_000); // a cold machine builds kube-apiserver first
+      const kube = await startKubeApiServer({ version });
+      try {
+        const shipped = yaml.load(readFileSync(join(CHART_DIR, 'files', 'policyreport-crd.yaml'), 'utf8')) as Obj;
+        const crd = (annotations: Record<string, string>) => ({ ...shipped, metadata: { name: 'policyreports.wgpolicyk8s.io', annotations } }) as KubernetesObject;
+        const existing = async (annotations: Record<string, string>): Promise<KubernetesObject[]> => {
+          await applyManifests(kube.kc, [crd(annotations)]);
+          return render(AUDIT, kube);
+        };
+        const kyverno = await existing({ 'meta.helm.sh/release-name': 'kyverno' });
+        expect(kyverno.filter((o) => o.kind === 'CustomResourceDefinition')).to.deep.equal([]);
+        const bare = await existing({});
+        expect(bare.filter((o) => o.kind === 'CustomResourceDefinition')).to.deep.equal([]);
+        const ours = await existing({ 'meta.helm.sh/release-name': 'imprimatur' });
+        expect(ours.filter((o) => o.kind === 'CustomResourceDefinition')).to.have.length(1);
+        await deleteManifests(kube.kc, [crd({})]);
+        expect((await render(AUDIT, kube)).filter((o) => o.kind === 'CustomResourceDefinition'), 'none installed yet').to.have.length(1);
+      } finally {
+        await kube.stop();
+      }
+      const off = await render({ kubernetes: { audit: { enabled: true, policyReports: { installCRD: false } } } });
+      expect(off.filter((o) => o.kind === 'CustomResourceDefinition')).to.deep.equal([]);
+    });
+  }
 });
 
 describe('Helm chart: Grafana dashboard', function () {
