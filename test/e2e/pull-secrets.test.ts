@@ -24,14 +24,17 @@ import { pino } from 'pino';
 import { generateTestKey, signImage, type TestKey } from '../harness/cosign-signing.js';
 import { startHttpFront, type HttpFront } from '../harness/http-front.js';
 import { startHttpReceiver, type HttpReceiver } from '../harness/http-receiver.js';
+import { startInjectorWebhook, type InjectorWebhook } from '../harness/injector-webhook.js';
+import { localSelfSigned } from '../../src/server/tls.js';
+import { tmpdir } from 'node:os';
 import { startRedis, type TestRedis } from '../harness/redis.js';
-import { applyManifests, ensureNamespace, kubeconfigYaml, startKubeApiServer, type KubeApiServer } from '../harness/kube.js';
+import { applyManifests, deleteManifests, ensureNamespace, kubeconfigYaml, startKubeApiServer, webhookConfiguration, type KubeApiServer } from '../harness/kube.js';
 import { renderChart } from '../harness/helm.js';
 import { startRegistry, type TestRegistry } from '../harness/registry.js';
 import { makeTempDir } from '../harness/temp-dirs.js';
 import { indentPem } from '../support/configs.js';
 import { startWebhook, type TestWebhook } from '../support/webhook.js';
-import { header, refusal, registerWebhook, storedImages, waitUntilWebhookActive, workload, type Extra } from './helpers.js';
+import { header, refusal, registerWebhook, storedImages, waitUntilWebhookActive, webhookCaPem, workload, type Extra } from './helpers.js';
 
 const ALICE = { user: 'alice', password: 'basic:pass' };
 const BOB = { user: 'bob', password: 'token-pass' };
@@ -329,6 +332,50 @@ policy:
     it('is used when the workload has no credentials for the image', async () => {
       const p = await create('Pod', 'fallback', fallbackImage, [], { namespace: 'team-c' });
       expect(storedImages(await api.read(header(p)))[0]).to.match(/@sha256:/);
+    });
+  });
+
+  describe('a webhook that mutates after Imprimatur adds a private sidecar (and its pull secret)', () => {
+    let injector: InjectorWebhook;
+    let registration: KubernetesObject;
+    before(async () => {
+      injector = await startInjectorWebhook(localSelfSigned(join(tmpdir(), 'imprimatur-test-tls')));
+      registration = webhookConfiguration({
+        name: 'zz-sidecar-injector', url: injector.url, caPem: webhookCaPem(),
+        rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }],
+      });
+      await applyManifests(kube.kc, [registration]);
+      // the API server picks a new registration up asynchronously: dry runs until the injector is called
+      injector.set({ kind: 'add-sidecar', image: tokenImage });
+      const end = Date.now() + 15_000;
+      while (injector.calls() === 0) {
+        if (Date.now() > end) throw new Error('the API server never called the injector');
+        await api.create(withPullSecrets(workload('Pod', 'probe-injector', tokenImage, { namespace: 'team-a' }), ['tokencred']), undefined, 'All').catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    });
+    after(async () => {
+      await deleteManifests(kube.kc, [registration]);
+      await injector?.stop();
+    });
+
+    it('the sidecar is verified with the pull secret the injector added (the final object\'s secrets) and pinned', async () => {
+      injector.set({ kind: 'add-sidecar', image: basicImage, pullSecret: 'regcred' });
+      const p = await create('Pod', 'injected-with-secret', tokenImage, ['tokencred'], { namespace: 'team-a' });
+      const stored = await api.read(header(p)) as KubernetesObject & { spec: { imagePullSecrets: Array<{ name: string }> } };
+      expect(stored.spec.imagePullSecrets.map((s) => s.name)).to.deep.equal(['tokencred', 'regcred']);
+      const images = storedImages(stored);
+      expect(images[0]!.startsWith(`${tokenImage}@sha256:`), images[0]).to.equal(true);
+      expect(images[1]).to.equal(basicPinned);
+    });
+
+    it('without it the sidecar is refused, saying no credentials for its registry were found', async () => {
+      injector.set({ kind: 'add-sidecar', image: basicImage });
+      const status = await refusal(create('Pod', 'injected-without-secret', tokenImage, ['tokencred'], { namespace: 'team-a' }));
+      expect(status.code).to.equal(403);
+      expect(status.message).to.contain(`image "${basicImage}"`);
+      expect(status.message).to.contain(`registry ${recording.host} requires authentication, and no credentials for it were found`);
+      expect(status.message).to.contain(`pull secret "tokencred" has no entry for ${recording.host}`);
     });
   });
 

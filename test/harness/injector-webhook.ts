@@ -6,7 +6,8 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
-export type Injection = { kind: 'add-sidecar'; image: string } | { kind: 'rewrite-first'; image: string } | { kind: 'none' };
+/** `pullSecret` (add-sidecar): also appends `{name: pullSecret}` to the Pod's imagePullSecrets, as injectors of private sidecars do. */
+export type Injection = { kind: 'add-sidecar'; image: string; pullSecret?: string } | { kind: 'rewrite-first'; image: string } | { kind: 'none' };
 
 export interface InjectorWebhook {
   url: string;
@@ -24,10 +25,15 @@ export async function startInjectorWebhook(tls: { cert: string; key: string }): 
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { request: { uid: string; object: { spec?: { containers?: unknown[] } } } };
+      const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { request: { uid: string; object: { spec?: { containers?: unknown[]; imagePullSecrets?: unknown[] } } } };
       calls++;
       const ops: unknown[] = [];
       if (injection.kind === 'add-sidecar') ops.push({ op: 'add', path: '/spec/containers/-', value: { name: 'injected', image: injection.image } });
+      if (injection.kind === 'add-sidecar' && injection.pullSecret) {
+        ops.push(Array.isArray(review.request.object.spec?.imagePullSecrets)
+          ? { op: 'add', path: '/spec/imagePullSecrets/-', value: { name: injection.pullSecret } }
+          : { op: 'add', path: '/spec/imagePullSecrets', value: [{ name: injection.pullSecret }] });
+      }
       if (injection.kind === 'rewrite-first') ops.push({ op: 'replace', path: '/spec/containers/0/image', value: injection.image });
       const response: Record<string, unknown> = { uid: review.request.uid, allowed: true };
       if (ops.length > 0) {
