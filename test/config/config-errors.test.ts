@@ -38,6 +38,10 @@ const BROKEN: Array<[string, string, string, RegExp]> = [
   ['invalid pattern', `${V}policy:\n  - pattern: "UPPER/Case:*"`, 'policy[0].pattern', /./],
   ['credentials without the registries they are for', `validators:\n  - name: a\n    type: cosign\n    auth:\n      username: bot\n      password: pw\n    trustRoots:\n      - name: default\n        keyless: { issuer: "https://i.example", subject: "s@example.com" }\npolicy: []`,
     'validators[0].auth.registries', /is required with "username": the registries \(host\[:port\]\) these credentials are for; they are sent to nothing else/],
+  ['auth.fromWorkload that is not a boolean', `validators:\n  - name: a\n    type: cosign\n    auth:\n      fromWorkload: "yes"\n    trustRoots:\n      - name: default\n        keyless: { issuer: "https://i.example", subject: "s@example.com" }\npolicy: []`,
+    'validators[0].auth.fromWorkload', /must be a boolean \(got string "yes"\)/],
+  ['auth.fromWorkload on a Notary v1 validator (its credentials are for the Notary server, not a registry)', `validators:\n  - name: a\n    type: notaryv1\n    host: notary.example.com\n    auth:\n      fromWorkload: true\n    trustRoots:\n      - name: default\n        key: x\npolicy: []`,
+    'validators[0].auth.fromWorkload', /unknown key "fromWorkload"/],
 ];
 
 describe('config: broken configurations are refused with the file, the path and what to do', () => {
