@@ -13,13 +13,16 @@ mkdir -p "$OUT"
 exec 9>"$OUT/.lock"
 flock 9
 if [ -x "$BIN" ]; then echo "$BIN"; exit 0; fi
+. "$(dirname "$0")/lib/go-build.sh"   # build_record_time
+START=$(date +%s)
+echo "kube-apiserver $VERSION: building from Debian's source package with Go 1.19 (several minutes)" >&2
 need=()
 for p in golang-go rsync make etcd-server golang-github-modern-go-reflect2-dev golang-github-json-iterator-go-dev; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
-  apt-get update >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}" >&2
+  apt-get -o DPkg::Lock::Timeout=300 update >&2
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends "${need[@]}" >&2
 fi
 W=$OUT/work
 rm -rf "$W"; mkdir -p "$W/apt/parts" "$W/apt/lists/partial"
@@ -48,4 +51,6 @@ mkdir -p .go/src/k8s.io && ln -sfn ../../.. .go/src/k8s.io/kubernetes
 HOME=$W/home KUBE_GIT_VERSION=v$VERSION make WHAT=cmd/kube-apiserver >&2
 cp _output/bin/kube-apiserver "$BIN.tmp" && mv "$BIN.tmp" "$BIN"
 cd "$OUT" && rm -rf "$W"
+build_record_time kube-apiserver "$VERSION" $(( $(date +%s) - START )) "$OUT/.times"
+echo "kube-apiserver $VERSION: built in $(( $(date +%s) - START )) s -> $BIN" >&2
 echo "$BIN"

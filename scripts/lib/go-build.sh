@@ -103,6 +103,17 @@ go_build_run() {
   fi
 }
 
+# build_record_time NAME VERSION SECONDS TIMES_FILE: appends the build's wall time, its CPU time (user + sys of every
+# process the build script waited for) and the machine's load to build-times.log. Call it from the build script's
+# own shell, never in a subshell or pipeline (a forked shell has no children to count).
+build_record_time() {
+  local cpu
+  times >"$4"
+  cpu=$(tail -n 1 "$4" | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] } printf "%d", t }')
+  rm -f "$4"
+  printf '%s %s built in %d s (CPU %s s) on %s cores (load %s)\n' "$1" "$2" "$3" "$cpu" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" >>"${IMPRIMATUR_CACHE:-/var/cache/imprimatur}/build-times.log"
+}
+
 # go_build_finish BUILT_BINARY: moves the binary into place atomically, records how it was built.
 go_build_finish() {
   local built=$1
@@ -110,7 +121,7 @@ go_build_finish() {
   "$GB_GO" version -m "$GB_BIN.tmp" >"$GB_OUT/buildinfo.txt" 2>/dev/null || true
   mv "$GB_BIN.tmp" "$GB_BIN"
   local secs=$(( $(date +%s) - GB_START ))
-  printf '%s %s built in %d s on %s cores (load %s)\n' "$GB_NAME" "$GB_VERSION" "$secs" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$IMPRIMATUR_CACHE/build-times.log"
+  build_record_time "$GB_NAME" "$GB_VERSION" "$secs" "$GB_OUT/.times"
   _gb_log "$GB_NAME $GB_VERSION: built in $secs s -> $GB_BIN"
   printf '%s\n' "$GB_BIN"
 }
