@@ -221,6 +221,11 @@ policy:
       expect(headers, 'the registry received the secret\'s credentials').to.include(basicAuth(ALICE));
     });
 
+    it('a CronJob naming it (spec.jobTemplate.spec.template.spec.imagePullSecrets) is verified with it', async () => {
+      const c = await create('CronJob', 'nightly', basicImage, ['regcred'], { namespace: 'team-a' });
+      expect(storedImages(await api.read(header(c)))).to.deep.equal([basicPinned]);
+    });
+
     it('a Pod without it (and a ServiceAccount without any) is refused, saying why', async () => {
       const status = await refusal(create('Pod', 'without-secret', basicImage, [], { namespace: 'team-a' }));
       expect(status.code).to.equal(403);
@@ -242,6 +247,14 @@ policy:
       const asked = token.tokenServer!.requests();
       expect(asked.map((r) => r.authorization)).to.include(basicAuth(BOB));
       expect(asked.flatMap((r) => r.scopes)).to.deep.equal(asked.map(() => 'repository:team/api:pull'));
+    });
+
+    it('a Pod running as that ServiceAccount, naming no imagePullSecrets itself, is verified with them too', async () => {
+      // (the test API server runs without the ServiceAccount admission plugin, so the Pod arrives as written)
+      const p = await create('Pod', 'api-pod', tokenImage, [], { namespace: 'team-a', serviceAccount: 'builder' });
+      const stored = await api.read(header(p)) as KubernetesObject & { spec: { imagePullSecrets?: unknown } };
+      expect(stored.spec.imagePullSecrets, 'nothing copied them into the Pod').to.equal(undefined);
+      expect(storedImages(stored)[0]!.startsWith(`${tokenImage}@sha256:`)).to.equal(true);
     });
 
     it('a workload naming its own imagePullSecrets does not use its ServiceAccount\'s (as the ServiceAccount admission plugin)', async () => {
