@@ -10,6 +10,7 @@ import { parseImageReference } from '../../src/image/reference.js';
 import { silentLogger } from '../../src/log.js';
 import type { RuleOptions, ValidatorConfig } from '../../src/config/types.js';
 import { notationValidatorType } from '../../src/validators/notation/index.js';
+import { withCredentialChoice } from '../../src/registry/credential-scope.js';
 import { NotationCli } from '../harness/notation-cli.js';
 import { startRegistry, type TestRegistry } from '../harness/registry.js';
 
@@ -75,6 +76,20 @@ describe('notation validator: registry with a private TLS CA and credentials (ce
     expect(r.ok).to.equal(false);
     expect(r.ok || r.code).to.equal('REGISTRY_TLS');
     expect(r.ok || r.message).to.contain('certificate is not trusted');
+  });
+
+  it('auth.fromWorkload: the credentials the engine chose for this verification (a workload\'s pull secret) reach the registry; without a choice, none do', async () => {
+    // src/admission/engine.ts runs a fromWorkload validator inside withCredentialChoice (test/e2e/pull-secrets.test.ts
+    // does it through the real kube-apiserver with cosign); this is the notation validator's transport under it.
+    const extra = { cert: reg.caPem, auth: { fromWorkload: true } };
+    const chosen = await withCredentialChoice({ registry: reg.host, credentials: { username: USER.user, password: USER.password }, description: 'pull secret "regcred"' }, () => verdict(extra));
+    expect(chosen).to.deep.equal({ ok: true, digest: image.digest });
+    const wrong = await withCredentialChoice({ registry: reg.host, credentials: { username: USER.user, password: 'stale' }, description: 'pull secret "stale"' }, () => verdict(extra));
+    expect(wrong.ok || wrong.code).to.equal('REGISTRY_UNAUTHORIZED');
+    const elsewhere = await withCredentialChoice({ registry: 'other.example.com', credentials: { username: USER.user, password: USER.password } }, () => verdict(extra));
+    expect(elsewhere.ok || elsewhere.code, 'a choice for another registry is not sent to this one').to.equal('REGISTRY_UNAUTHORIZED');
+    const none = await verdict(extra);
+    expect(none.ok || none.code).to.equal('REGISTRY_UNAUTHORIZED');
   });
 
   it('without credentials: denied, saying the registry requires authentication', async () => {
