@@ -68,6 +68,8 @@ export interface ImageCheck {
   reference?: ImageReference;
   rule?: PolicyRule;
   runnersUp: PolicyRule[];
+  /** Runners-up as specific as the winning rule (the winner comes later in the policy). */
+  tied?: PolicyRule[];
 }
 
 export class Engine {
@@ -158,14 +160,15 @@ export class Engine {
         },
       };
     }
-    const { rule, runnersUp } = match;
+    const { rule, tied } = match;
+    const runnersUp = match.runnersUp;
     const validator = this.validators.get(rule.validator);
     const base = {
       image, normalized: reference.normalized, rule: rule.pattern, validator: rule.validator, validatorType: validator?.type, mode: rule.with.mode,
       ...(rule.with.enforcement ? { ruleEnforcement: rule.with.enforcement } : {}),
     };
     if (!validator) {
-      return { reference, rule, runnersUp, decision: { ...base, outcome: 'denied', code: 'INTERNAL', reason: `validator "${rule.validator}" is not loaded` } };
+      return { reference, rule, runnersUp, tied, decision: { ...base, outcome: 'denied', code: 'INTERNAL', reason: `validator "${rule.validator}" is not loaded` } };
     }
     if (skip && validator.verifiesSignatures !== false) {
       return { reference, rule, runnersUp, decision: { ...base, outcome: 'skipped', skippedBecause: skip.because, reason: skip.reason } };
@@ -189,6 +192,7 @@ export class Engine {
         reference,
         rule,
         runnersUp,
+        tied,
         decision: { ...base, outcome: 'admitted', reason: outcome.details.summary, digest: outcome.digest, details: marked(outcome.details) },
       };
     } catch (err) {
@@ -197,7 +201,7 @@ export class Engine {
       if (e.code === 'INTERNAL') this.options.logger.error({ err, image }, 'validator failed unexpectedly');
       const record = e.details?.record as Record<string, unknown> | undefined;
       observe('denied', e.code, record);
-      return { reference, rule, runnersUp, decision: { ...base, outcome: 'denied', code: e.code, reason: e.message, details: marked(record) } };
+      return { reference, rule, runnersUp, tied, decision: { ...base, outcome: 'denied', code: e.code, reason: e.message, details: marked(record) } };
     }
   }
 

@@ -67,17 +67,28 @@ export async function handleAdmissionReview(review: AdmissionReview, ctx: Handle
   const { features } = ctx.engine.config;
   const where = `${kind} ${req.namespace ? `${req.namespace}/` : ''}${req.name || objectName(req.object) || '(generated name)'}`;
 
-  if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return { response: allow(req.uid), phase };
+  /** A decision taken without validating any image: logged like every other decision, with why. */
+  const unvalidated = (response: AdmissionResponse, why: string): HandledReview => {
+    logDecision(ctx, req, phase, response, [], started, why);
+    return { response, phase };
+  };
+
+  if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') {
+    return unvalidated(allow(req.uid), `operation ${req.operation} is not validated (only CREATE and UPDATE)`);
+  }
   // An object being deleted (e.g. a finalizer removed) passes unchanged — but only while its images stay what they
   // were: a deleting object whose pod template changes is validated like any other UPDATE.
   if (req.operation === 'UPDATE' && hasDeletionTimestamp(req.oldObject) && imagesUnchanged(kind, req.object, req.oldObject)) {
-    return { response: allow(req.uid), phase };
+    return unvalidated(allow(req.uid), 'the object is being deleted (the old object has metadata.deletionTimestamp) and its images are unchanged, so it is not validated');
   }
   if (!isSupportedKind(kind)) {
-    return { response: allow(req.uid, [`Imprimatur does not validate kind ${kind}; it was admitted unchanged`]), phase };
+    return unvalidated(allow(req.uid, [`Imprimatur does not validate kind ${kind}; it was admitted unchanged`]), `kind ${kind} is not validated`);
   }
   if (features.resourceValidationMode === 'podsOnly' && kind !== 'Pod' && kind !== 'EphemeralContainers') {
-    return { response: allow(req.uid, [`Imprimatur validates only Pods (resourceValidationMode: podsOnly); ${where} was admitted unchanged`]), phase };
+    return unvalidated(
+      allow(req.uid, [`Imprimatur validates only Pods (resourceValidationMode: podsOnly); ${where} was admitted unchanged`]),
+      'resourceValidationMode is podsOnly and this is not a Pod',
+    );
   }
 
   let containers: ContainerImage[];
@@ -85,7 +96,14 @@ export async function handleAdmissionReview(review: AdmissionReview, ctx: Handle
     containers = containerImages(kind, req.object);
   } catch (err) {
     if (!(err instanceof WorkloadShapeError)) throw err;
-    return { response: { uid: req.uid, allowed: false, status: { code: 400, message: `Imprimatur cannot read ${where}: ${err.message}` } }, phase };
+    const message = `Imprimatur cannot read ${where}: ${err.message}`;
+    return unvalidated({ uid: req.uid, allowed: false, status: { code: 400, message } }, message);
+  }
+  if (containers.length === 0) {
+    // As Connaisseur: an object of a validated kind without any container is malformed (the API server would
+    // refuse it anyway); denying it keeps an empty object from being taken as verified.
+    const message = `Imprimatur cannot read ${where}: it has no containers (${containerListName(kind)} is empty or missing)`;
+    return unvalidated({ uid: req.uid, allowed: false, status: { code: 400, message } }, message);
   }
 
   const deadlineMs = Math.min(ctx.engine.config.requestTimeoutMs, ctx.deadlineMs ?? Infinity);
@@ -141,7 +159,7 @@ async function decide(ctx: HandlerContext, { req, containers, signal, deadlineMs
 
   const decided: ImageDecision[] = await Promise.all(
     distinct.map(async (image): Promise<ImageDecision> => {
-      if (owned?.has(image)) return { image, outcome: 'skipped', skippedBecause: 'child', reason: 'image verified on the owning controller' };
+      if (owned?.has(image)) return { image, outcome: 'skipped', skippedBecause: 'child', reason: 'image verified on the owning controller (automaticChildApproval)' };
       const validation = { signal, deadline: Date.now() + deadlineMs, logger: ctx.logger, now, bytes, workload };
       const skip = unchanged.has(image) ? UNCHANGED : undefined;
       const { decision } = await ctx.engine.check(image, validation, skip);
@@ -222,23 +240,44 @@ async function decide(ctx: HandlerContext, { req, containers, signal, deadlineMs
     }
   }
 
+  logDecision(ctx, req, phase, response, results, started, !allowed || denied.length > 0 ? message : undefined);
+  return { response, event, phase };
+}
+
+/** The one log line of every decision: who, what, the outcome, each image (or why none was validated). */
+function logDecision(
+  ctx: HandlerContext,
+  req: AdmissionRequest,
+  phase: AdmissionPhase,
+  response: AdmissionResponse,
+  results: ImageDecision[],
+  started: number,
+  reason: string | undefined,
+): void {
   ctx.logger.info(
     {
-      uid: req.uid, phase, namespace: event.namespace, kind, name: event.name, operation: req.operation, user: event.user,
-      outcome: allowed ? (warnings.length ? 'warned' : 'admitted') : 'denied',
-      ...(event.detectionMode ? { detectionMode: true } : {}),
+      uid: req.uid, phase, namespace: req.namespace ?? '', kind: req.kind.kind, name: req.name || objectName(req.object) || '', operation: req.operation,
+      user: req.userInfo?.username ?? '',
+      outcome: response.allowed ? (response.warnings?.length ? 'warned' : 'admitted') : 'denied',
+      ...(response.allowed && results.some((r) => r.outcome === 'denied') ? { detectionMode: true } : {}),
+      ...(reason !== undefined ? { reason } : {}),
+      validated: results.some((r) => r.outcome !== 'skipped'),
       // Which enforcement applied: the namespace's mode (the webhook entry that sent the request) and, per image,
       // the resolved enforcement and the setting that decided it (global, namespace, rule, default).
       namespaceMode: ctx.namespaceMode ?? 'enforce',
       images: results.map((r) => ({
         image: r.image, rule: r.rule, validator: r.validator, outcome: r.outcome, reason: r.reason, digest: r.digest,
-        enforcement: r.enforcement, enforcementSource: r.enforcementSource,
+        skippedBecause: r.skippedBecause, enforcement: r.enforcement, enforcementSource: r.enforcementSource,
       })),
       durationMs: Date.now() - started,
     },
     'admission decision',
   );
-  return { response, event, phase };
+}
+
+function containerListName(kind: string): string {
+  if (kind === 'EphemeralContainers') return 'ephemeralContainers';
+  return kind === 'Pod' ? 'spec.containers' : kind === 'CronJob' ? 'spec.jobTemplate.spec.template.spec.containers' : 'spec.template.spec.containers';
 }
 
 /** Longest list of per-image reasons in a denial; the rest are counted (every image is in the log and the alerts). */

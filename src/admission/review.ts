@@ -1,4 +1,7 @@
-/** Shape checks for admission.k8s.io/v1 AdmissionReview requests, and response building. */
+/**
+ * Shape checks for AdmissionReview requests (admission.k8s.io/v1, and v1beta1 as Connaisseur accepts it), and
+ * response building: the answer always uses the apiVersion of the request.
+ */
 
 export class BadRequestError extends Error {
   constructor(message: string, readonly status = 400) {
@@ -35,14 +38,19 @@ export interface AdmissionResponse {
   warnings?: string[];
 }
 
+/** The AdmissionReview versions answered (in the version asked for). v1beta1 is what Kubernetes < 1.16 sends. */
+export const ADMISSION_REVIEW_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'];
+
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** Checks that `body` is an AdmissionReview we can answer. Throws BadRequestError with a sentence otherwise. */
 export function parseAdmissionReview(body: unknown): AdmissionReview {
   if (!isObject(body)) throw new BadRequestError('the body must be a JSON object (an AdmissionReview)');
   if (body.kind !== 'AdmissionReview') throw new BadRequestError(`expected kind "AdmissionReview", got ${JSON.stringify(body.kind ?? null)}`);
-  if (body.apiVersion !== 'admission.k8s.io/v1') {
-    throw new BadRequestError(`unsupported apiVersion ${JSON.stringify(body.apiVersion ?? null)}; only admission.k8s.io/v1 is supported (set admissionReviewVersions: [v1])`);
+  if (!ADMISSION_REVIEW_VERSIONS.includes(body.apiVersion as string)) {
+    throw new BadRequestError(
+      `unsupported apiVersion ${JSON.stringify(body.apiVersion ?? null)}; send ${ADMISSION_REVIEW_VERSIONS.join(' or ')} (admissionReviewVersions in the webhook configuration)`,
+    );
   }
   const req = body.request;
   if (!isObject(req)) throw new BadRequestError('the AdmissionReview has no "request"');
@@ -50,7 +58,13 @@ export function parseAdmissionReview(body: unknown): AdmissionReview {
   if (!isObject(req.kind) || typeof req.kind.kind !== 'string') throw new BadRequestError('the AdmissionReview request has no "kind.kind"');
   if (typeof req.operation !== 'string') throw new BadRequestError('the AdmissionReview request has no "operation"');
   for (const key of ['object', 'oldObject'] as const) {
-    if (req[key] !== undefined && req[key] !== null && !isObject(req[key])) throw new BadRequestError(`the AdmissionReview request's "${key}" must be an object`);
+    if (req[key] === undefined || req[key] === null || isObject(req[key])) continue;
+    // Only an UPDATE has an old object; what a CREATE carries there is never read (Connaisseur ignores it too).
+    if (key === 'oldObject' && req.operation !== 'UPDATE') {
+      req.oldObject = null;
+      continue;
+    }
+    throw new BadRequestError(`the AdmissionReview request's "${key}" must be an object`);
   }
   for (const key of ['name', 'namespace', 'subResource'] as const) {
     if (req[key] !== undefined && typeof req[key] !== 'string') throw new BadRequestError(`the AdmissionReview request's "${key}" must be a string`);

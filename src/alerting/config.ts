@@ -5,11 +5,11 @@
 import { readdirSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import type { ConfigProblem } from '../errors.js';
-import { resolveHeaderLine, expandEnv } from './headers.js';
+import { envReferences, parseHeaderLine, resolveHeaderLine, expandEnv } from './headers.js';
 import { isPlainObject } from './merge.js';
 import { renderPayload } from './payload.js';
 import { sampleEvents } from './sample.js';
-import { defaultTemplateDir, findTemplate, isDirectory, loadTemplate, TEMPLATE_SUFFIX, type CompiledTemplate } from './template-files.js';
+import { defaultTemplateDir, findTemplate, isDirectory, loadTemplate, templateName, TEMPLATE_SUFFIX, type CompiledTemplate } from './template-files.js';
 import { buildVariables } from './variables.js';
 import type { AlertDecision, AlertHeader, AlertingConfig, ReceiverConfig } from './types.js';
 
@@ -26,6 +26,15 @@ export interface AlertingCheckOptions {
   templateDirs?: string[];
   /** Environment used for `${VAR}` (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * `serve` (default): an unset `${VAR}` or a missing templateDirectory is an error. `check` (check-config,
+   * explain): they are warnings — only the pod has its secrets and mounts.
+   */
+  mode?: 'serve' | 'check';
+  /** Variables the pod sets from Secrets (named in the chart's values): unset here, never an error. */
+  podOnlyEnv?: ReadonlySet<string>;
+  /** Pod paths → their content on this machine (the chart's alert templates). */
+  dirAliases?: ReadonlyMap<string, string>;
 }
 
 function at(path: string, key: string): string {
@@ -37,7 +46,10 @@ function availableTemplates(dirs: string[]): string[] {
   const names = new Set<string>();
   for (const dir of dirs) {
     try {
-      for (const f of readdirSync(dir)) if (f.endsWith(TEMPLATE_SUFFIX)) names.add(f.slice(0, -TEMPLATE_SUFFIX.length));
+      for (const f of readdirSync(dir)) {
+        const name = templateName(f);
+        if (name) names.add(name);
+      }
     } catch {
       // unreadable directory: reported elsewhere (templateDirectory) or simply has no templates
     }
@@ -45,11 +57,32 @@ function availableTemplates(dirs: string[]): string[] {
   return [...names].sort();
 }
 
-/** URL after `${VAR}` expansion, or a problem sentence. */
-function checkUrl(raw: string, env: NodeJS.ProcessEnv): { url: URL } | { problem: string } {
-  const expanded = expandEnv(raw, env);
+/** What an unset `${VAR}` means where the config is being checked. */
+function unsetVariables(names: string[], opts: AlertingCheckOptions): { severity: 'problem' | 'warning'; text: string } {
+  const list = names.join(', ');
+  if (opts.mode === 'check') {
+    const fromSecret = names.filter((n) => opts.podOnlyEnv?.has(n));
+    return {
+      severity: 'warning',
+      text: fromSecret.length === names.length
+        ? `environment variable ${list}, which the pod gets from a Secret (kubernetes.deployment.envs); its value cannot be checked here`
+        : `environment variable ${list}, which is not set here; it must be set in the webhook's environment (kubernetes.deployment.envs, e.g. from a Secret) or serve refuses the config`,
+    };
+  }
+  return { severity: 'problem', text: `environment variable ${list}, which is not set; set it in the webhook's environment (e.g. from a Secret)` };
+}
+
+/** URL after `${VAR}` expansion, or a problem sentence; a warning when an unset variable is fine where this runs. */
+function checkUrl(raw: string, opts: AlertingCheckOptions): { url: URL; warning?: string } | { problem: string } {
+  const env = opts.env ?? process.env;
+  let expanded = expandEnv(raw, env);
+  let warning: string | undefined;
   if ('missing' in expanded) {
-    return { problem: `refers to environment variable ${expanded.missing.join(', ')}, which is not set; set it in the webhook's environment (e.g. from a Secret)` };
+    const unset = unsetVariables(expanded.missing, opts);
+    if (unset.severity === 'problem') return { problem: `refers to ${unset.text}` };
+    warning = `refers to ${unset.text}`;
+    // Check the rest of the URL with a stand-in value.
+    expanded = { value: raw.replace(/\$\{[^}]*\}/g, 'placeholder') };
   }
   let url: URL;
   try {
@@ -62,42 +95,63 @@ function checkUrl(raw: string, env: NodeJS.ProcessEnv): { url: URL } | { problem
   if (url.username || url.password) {
     return { problem: 'contains credentials; remove them and send them in customHeaders instead, e.g. "Authorization: Basic ${ALERT_CREDENTIALS}"' };
   }
-  return { url };
+  return { url, warning };
 }
 
-/** Renders `compiled` with hostile sample events for both decisions; returns the first problem, if any. */
+/** "uses {{x}}, which is not a template variable" for Handlebars' strict-mode error, or undefined. */
+function unknownVariable(err: unknown, known: string[]): string | undefined {
+  const m = /"([^"]+)" not defined in .*? - (\d+):(\d+)/.exec((err as Error).message ?? '');
+  if (!m) return undefined;
+  return `uses {{${m[1]}}} (line ${m[2]}), which is not a template variable (Connaisseur would fail to render it, Imprimatur would send ""); use one of: ${known.join(', ')} — or, inside {{#each results}}: image, rule, validator, outcome, reason, digest`;
+}
+
+/**
+ * Renders the template (compiled strict: an unknown variable is an error) with hostile sample events for both
+ * decisions; returns the first problem, if any.
+ */
 function sampleRenderProblem(compiled: CompiledTemplate, receiver: { template: string; priority: number; payloadFields?: Record<string, unknown> }): string | undefined {
   for (const event of sampleEvents()) {
+    const vars = buildVariables(event, { cluster: 'sample "cluster"', podId: 'sample-pod', priority: receiver.priority, receiver: 'sample', suppressedCount: 2, dedupeSeconds: 60 });
     try {
-      renderPayload(
-        compiled,
-        buildVariables(event, { cluster: 'sample "cluster"', podId: 'sample-pod', priority: receiver.priority, receiver: 'sample', suppressedCount: 2, dedupeSeconds: 60 }),
-        receiver.payloadFields,
-        receiver.template,
-      );
+      renderPayload(compiled, vars, receiver.payloadFields, receiver.template);
     } catch (err) {
-      return `${(err as Error).message} (rendered with sample ${event.detectionMode ? 'detection-mode ' : ''}${event.decision} data)`;
+      const cause = (err as Error & { cause?: unknown }).cause ?? err;
+      return unknownVariable(cause, Object.keys(vars)) ?? `${(err as Error).message} (rendered with sample ${event.detectionMode ? 'detection-mode ' : ''}${event.decision} data)`;
     }
   }
   return undefined;
 }
 
 /** Parses and checks the section. `config` is set when there are no problems. */
-export function parseAlertingConfig(raw: unknown, path: string, opts: AlertingCheckOptions = {}): { config?: AlertingConfig; problems: ConfigProblem[] } {
+export function parseAlertingConfig(
+  raw: unknown,
+  path: string,
+  opts: AlertingCheckOptions = {},
+): { config?: AlertingConfig; problems: ConfigProblem[]; warnings: ConfigProblem[] } {
   const problems: ConfigProblem[] = [];
+  const warnings: ConfigProblem[] = [];
   const env = opts.env ?? process.env;
-  if (raw === undefined || raw === null) return { config: { clusterIdentifier: DEFAULT_CLUSTER_IDENTIFIER, templateDirs: [], receivers: [] }, problems };
-  if (!isPlainObject(raw)) return { problems: [{ path, message: 'must be a mapping with admitRequest and/or rejectRequest' }] };
+  if (raw === undefined || raw === null) return { config: { clusterIdentifier: DEFAULT_CLUSTER_IDENTIFIER, templateDirs: [], receivers: [] }, problems, warnings };
+  if (!isPlainObject(raw)) return { problems: [{ path, message: 'must be a mapping with admitRequest and/or rejectRequest' }], warnings };
 
   const dirs: string[] = [];
+  /** Set when templates may live in a directory only the pod has: a template not found here is then a warning. */
+  let unseenDirectory: string | undefined;
   const templateDirectory = raw.templateDirectory;
   if (typeof templateDirectory === 'string') {
+    const local = opts.dirAliases?.get(templateDirectory.replace(/\/+$/, '')) ?? templateDirectory;
     if (!isAbsolute(templateDirectory)) {
       problems.push({ path: at(path, 'templateDirectory'), message: `"${templateDirectory}" is not an absolute path; use e.g. /etc/imprimatur/alert-templates` });
-    } else if (!isDirectory(templateDirectory)) {
-      problems.push({ path: at(path, 'templateDirectory'), message: `directory ${templateDirectory} does not exist; mount the ConfigMap with your templates there or fix the path` });
+    } else if (isDirectory(local)) {
+      dirs.push(local);
+    } else if (opts.mode === 'check') {
+      unseenDirectory = templateDirectory;
+      warnings.push({
+        path: at(path, 'templateDirectory'),
+        message: `directory ${templateDirectory} does not exist here; templates that are not shipped with Imprimatur cannot be checked — mount them there in the pod (with the chart: put them in kubernetes.alertTemplates, mounted at /app/config/alert-templates)`,
+      });
     } else {
-      dirs.push(templateDirectory);
+      problems.push({ path: at(path, 'templateDirectory'), message: `directory ${templateDirectory} does not exist; mount the ConfigMap with your templates there or fix the path` });
     }
   }
   for (const dir of [...(opts.templateDirs ?? []), defaultTemplateDir()]) if (!dirs.includes(dir)) dirs.push(dir);
@@ -119,14 +173,24 @@ export function parseAlertingConfig(raw: unknown, path: string, opts: AlertingCh
       if (clash) problems.push({ path: `${rpath}.name`, message: `"${name}" is already the name of ${clash}; receiver names must be unique` });
       namesSeen.set(name, rpath);
 
-      const url = checkUrl(entry.receiverUrl, env);
+      const url = checkUrl(entry.receiverUrl, opts);
       if ('problem' in url) problems.push({ path: `${rpath}.receiverUrl`, message: url.problem });
+      else if (url.warning) warnings.push({ path: `${rpath}.receiverUrl`, message: url.warning });
 
       const headers: AlertHeader[] = [];
       const headerNames = new Map<string, number>();
       (Array.isArray(entry.customHeaders) ? entry.customHeaders : []).forEach((line: unknown, h: number) => {
         if (typeof line !== 'string') return;
         const hpath = `${rpath}.customHeaders[${h}]`;
+        const parsed = parseHeaderLine(line);
+        const missing = 'problem' in parsed ? [] : envReferences(parsed.template).names.filter((n) => env[n] === undefined);
+        if (missing.length > 0 && !('problem' in parsed)) {
+          const unset = unsetVariables([...new Set(missing)], opts);
+          if (unset.severity === 'warning') {
+            warnings.push({ path: hpath, message: `header ${parsed.name} refers to ${unset.text}` });
+            return;
+          }
+        }
         const resolved = resolveHeaderLine(line, env);
         if ('problems' in resolved) {
           for (const message of resolved.problems) problems.push({ path: hpath, message });
@@ -143,18 +207,20 @@ export function parseAlertingConfig(raw: unknown, path: string, opts: AlertingCh
       });
 
       const templateFile = findTemplate(entry.template, dirs);
-      if (!templateFile) {
+      if (!templateFile && unseenDirectory) {
+        warnings.push({ path: `${rpath}.template`, message: `template "${entry.template}" is not shipped with Imprimatur; it must be in ${unseenDirectory} in the pod (not checked here)` });
+      } else if (!templateFile) {
         const known = availableTemplates(dirs);
         problems.push({
           path: `${rpath}.template`,
-          message: `unknown template "${entry.template}": no ${entry.template}${TEMPLATE_SUFFIX} in ${dirs.join(', ')}; use one of ${known.join(', ') || '(none found)'} or add the file to alerting.templateDirectory`,
+          message: `unknown template "${entry.template}": no ${entry.template}${TEMPLATE_SUFFIX} (or ${entry.template}.json) in ${dirs.join(', ')}; use one of ${known.join(', ') || '(none found)'} or add the file to alerting.templateDirectory`,
         });
       } else {
         const cacheKey = `${templateFile}\0${priority}\0${JSON.stringify(payloadFields ?? null)}`;
         if (!templateProblems.has(cacheKey)) {
           let problem: string | undefined;
           try {
-            problem = sampleRenderProblem(loadTemplate(templateFile), { template: entry.template, priority, payloadFields });
+            problem = sampleRenderProblem(loadTemplate(templateFile, true), { template: entry.template, priority, payloadFields });
           } catch (err) {
             problem = (err as Error).message;
           }
@@ -164,7 +230,7 @@ export function parseAlertingConfig(raw: unknown, path: string, opts: AlertingCh
         if (problem) problems.push({ path: `${rpath}.template`, message: `${problem}; fix ${templateFile}` });
       }
 
-      if (problems.length > before || !templateFile || 'problem' in url) return;
+      if (problems.length > before || !templateFile || 'problem' in url || url.warning) return;
       receivers.push({
         name,
         path: rpath,
@@ -181,9 +247,9 @@ export function parseAlertingConfig(raw: unknown, path: string, opts: AlertingCh
       });
     });
   }
-  if (problems.length > 0) return { problems };
+  if (problems.length > 0) return { problems, warnings };
   const clusterIdentifier = typeof raw.clusterIdentifier === 'string' ? raw.clusterIdentifier : DEFAULT_CLUSTER_IDENTIFIER;
-  return { config: { clusterIdentifier, templateDirs: dirs, receivers }, problems };
+  return { config: { clusterIdentifier, templateDirs: dirs, receivers }, problems, warnings };
 }
 
 /**
@@ -191,6 +257,6 @@ export function parseAlertingConfig(raw: unknown, path: string, opts: AlertingCh
  * object with hostile sample data (and the receiver's payloadFields); receiverUrl parses as http(s) without
  * credentials; customHeaders lines parse; every `${VAR}` they use is set. `path` is the section's path ('alerting').
  */
-export function checkAlertingConfig(raw: unknown, path: string, opts: { templateDirs: string[]; env?: NodeJS.ProcessEnv }): ConfigProblem[] {
+export function checkAlertingConfig(raw: unknown, path: string, opts: AlertingCheckOptions): ConfigProblem[] {
   return parseAlertingConfig(raw, path, opts).problems;
 }

@@ -56,6 +56,8 @@ export interface AlertingStats {
   failed: number;
   dropped: number;
   suppressed: number;
+  /** Not sent because the template rendered an empty payload. */
+  empty: number;
   /** Waiting in the queue now. */
   queued: number;
   inFlight: number;
@@ -106,7 +108,7 @@ export function createAlertDispatcher(raw: unknown, opts: AlertDispatcherOptions
   };
   const client = createHttpClient();
   const templates = new Map<ReceiverConfig, CompiledTemplate>(config.receivers.map((r) => [r, loadTemplate(r.templateFile)]));
-  const stats = { sent: 0, failed: 0, dropped: 0, suppressed: 0 };
+  const stats = { sent: 0, failed: 0, dropped: 0, suppressed: 0, empty: 0 };
   let closed = false;
 
   const outcome = (r: ReceiverConfig, o: AlertOutcome): void => {
@@ -164,7 +166,7 @@ export function createAlertDispatcher(raw: unknown, opts: AlertDispatcherOptions
         logger.debug({ ...fields(receiver, event.uid), suppressedSoFar: verdict.suppressedCount }, `alert to ${receiver.name} suppressed (duplicate within ${receiver.dedupeSeconds}s)`);
         continue;
       }
-      let body: string;
+      let body: string | undefined;
       try {
         const vars = buildVariables(event, {
           cluster: config!.clusterIdentifier,
@@ -174,7 +176,8 @@ export function createAlertDispatcher(raw: unknown, opts: AlertDispatcherOptions
           suppressedCount: verdict.suppressedCount,
           dedupeSeconds: receiver.dedupeSeconds,
         });
-        body = JSON.stringify(renderPayload(templates.get(receiver)!, vars, receiver.payloadFields, receiver.template));
+        const payload = renderPayload(templates.get(receiver)!, vars, receiver.payloadFields, receiver.template);
+        body = payload === undefined ? undefined : JSON.stringify(payload);
       } catch (err) {
         outcome(receiver, 'failed');
         logger.error({ ...fields(receiver, event.uid), err }, `alert to ${receiver.name} could not be rendered`);
@@ -182,6 +185,12 @@ export function createAlertDispatcher(raw: unknown, opts: AlertDispatcherOptions
           blocking.push(Promise.resolve(`template could not be rendered: ${(err as Error).message}`));
           blockingReceivers.push(receiver);
         }
+        continue;
+      }
+      if (body === undefined) {
+        // The template rendered nothing (blank or {}): nothing to send, as in Connaisseur; not a failure.
+        outcome(receiver, 'empty');
+        logger.debug(fields(receiver, event.uid), `alert to ${receiver.name} not sent: its template rendered an empty payload`);
         continue;
       }
       const job: Job = { receiver, body, uid: event.uid };

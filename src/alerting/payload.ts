@@ -17,7 +17,8 @@ function parseError(err: unknown, text: string): string {
 }
 
 /**
- * Renders the template and returns the JSON object to send.
+ * Renders the template and returns the JSON object to send, or undefined when the template rendered nothing
+ * (blank, or `{}`): such an alert is not sent, as in Connaisseur (a template can leave out what it does not want).
  * Throws ImprimaturError ALERT_PAYLOAD_INVALID when the result is not a JSON object
  * (a broken template, or a `{{{ }}}` used on a value that is not JSON).
  */
@@ -26,13 +27,15 @@ export function renderPayload(
   vars: AlertVariables,
   payloadFields: Record<string, unknown> | undefined,
   templateName: string,
-): Record<string, unknown> {
+): Record<string, unknown> | undefined {
   let text: string;
   try {
     text = template(vars);
   } catch (err) {
     throw new ImprimaturError('ALERT_PAYLOAD_INVALID', `template "${templateName}" failed to render: ${(err as Error).message}`, { template: templateName }, { cause: err });
   }
+  const trimmed = text.trim();
+  if (trimmed === '' || trimmed === '{}') return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

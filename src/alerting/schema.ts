@@ -4,7 +4,7 @@
  * environment (template exists and renders JSON, URL parses, header lines, ${VAR}s set) live in config.ts.
  */
 
-/** Template names are file names without `.json.hbs`; no path separators, so no `../`. */
+/** Template names are file names without `.json.hbs` (or Connaisseur's `.json`); no path separators, so no `../`. */
 export const TEMPLATE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]*$';
 
 const receiverSchema = {
@@ -21,17 +21,19 @@ const receiverSchema = {
     template: {
       type: 'string',
       pattern: TEMPLATE_NAME_PATTERN,
-      description: 'Template name: the file <template>.json.hbs in alerting.templateDirectory or the shipped alert-templates.',
+      description: 'Template name: the file <template>.json.hbs (or Connaisseur\'s <template>.json) in alerting.templateDirectory or the shipped alert-templates.',
     },
     receiverUrl: { type: 'string', pattern: '^[Hh][Tt][Tt][Pp][Ss]?://', description: 'http(s) URL the alert is POSTed to.' },
-    priority: { type: 'integer', minimum: 0, maximum: 7, default: 3, description: 'Alert priority 0 (highest) to 7, available to templates.' },
+    priority: { type: 'integer', minimum: 0, default: 3, description: 'Alert priority (0 highest; any whole number, as in Connaisseur), available to templates; priority_name names 0–7.' },
     customHeaders: {
       type: 'array',
+      minItems: 1,
       items: { type: 'string', minLength: 1 },
       description: 'Extra HTTP headers as "Name: value"; ${VAR} in a value is replaced by the environment variable VAR.',
     },
     payloadFields: {
       type: 'object',
+      minProperties: 1,
       description: 'Object deep-merged into the rendered JSON payload; its keys override the template.',
     },
     failIfAlertSendingFails: {
@@ -66,7 +68,7 @@ export const alertingSchema: Record<string, unknown> = {
     templateDirectory: {
       type: 'string',
       pattern: '^/',
-      description: 'Absolute path of a directory with custom <template>.json.hbs files (e.g. a mounted ConfigMap); searched before the shipped templates.',
+      description: 'Absolute path of a directory with custom <template>.json.hbs (or Connaisseur <template>.json) files (e.g. a mounted ConfigMap); searched before the shipped templates.',
     },
     admitRequest: sectionSchema,
     rejectRequest: sectionSchema,

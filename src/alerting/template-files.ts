@@ -1,4 +1,4 @@
-/** Finding, reading and compiling `<template>.json.hbs` files. */
+/** Finding, reading and compiling `<template>.json.hbs` files (and Connaisseur's `<template>.json`). */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,6 +8,9 @@ import { jsonHandlebars } from './handlebars-json.js';
 import type { AlertVariables } from './types.js';
 
 export const TEMPLATE_SUFFIX = '.json.hbs';
+/** Connaisseur's alert templates are `<name>.json` (alert_payload_templates/); their `{{ var }}` is Handlebars too. */
+export const CONNAISSEUR_TEMPLATE_SUFFIX = '.json';
+export const TEMPLATE_SUFFIXES = [TEMPLATE_SUFFIX, CONNAISSEUR_TEMPLATE_SUFFIX] as const;
 
 /** `<package root>/alert-templates`, found relative to this file (works from src/ via tsx and from dist/). */
 export function defaultTemplateDir(): string {
@@ -22,25 +25,34 @@ export function isDirectory(dir: string): boolean {
   }
 }
 
-/** Absolute path of the first `<dir>/<name>.json.hbs` that exists, or undefined. */
+/** Absolute path of the first `<dir>/<name>.json.hbs` or `<dir>/<name>.json` that exists (directory by directory), or undefined. */
 export function findTemplate(name: string, dirs: readonly string[]): string | undefined {
   for (const dir of dirs) {
-    const file = join(dir, `${name}${TEMPLATE_SUFFIX}`);
-    if (existsSync(file)) return file;
+    for (const suffix of TEMPLATE_SUFFIXES) {
+      const file = join(dir, `${name}${suffix}`);
+      if (existsSync(file)) return file;
+    }
   }
   return undefined;
 }
 
+/** The template name of a file name, or undefined when it is not a template file. */
+export function templateName(fileName: string): string | undefined {
+  const suffix = TEMPLATE_SUFFIXES.find((s) => fileName.endsWith(s));
+  return suffix ? fileName.slice(0, -suffix.length) : undefined;
+}
+
 /**
- * Names and contents of every `*.json.hbs` in `dirs`, hashed: changes when a template is added, removed or edited
- * (also through a ConfigMap's `..data` symlink swap). Unreadable directories and files count as absent.
+ * Names and contents of every template file (`*.json.hbs`, `*.json`) in `dirs`, hashed: changes when a template is
+ * added, removed or edited (also through a ConfigMap's `..data` symlink swap). Unreadable directories and files
+ * count as absent.
  */
 export function templateFilesFingerprint(dirs: readonly string[]): string {
   const h = createHash('sha256');
   for (const dir of dirs) {
     let names: string[];
     try {
-      names = readdirSync(dir).filter((n) => n.endsWith(TEMPLATE_SUFFIX)).sort();
+      names = readdirSync(dir).filter((n) => templateName(n) !== undefined).sort();
     } catch {
       continue;
     }
@@ -59,14 +71,17 @@ export function templateFilesFingerprint(dirs: readonly string[]): string {
 
 export type CompiledTemplate = (vars: AlertVariables) => string;
 
-/** Compiles template text; throws ImprimaturError ALERT_TEMPLATE_INVALID with Handlebars' message on syntax errors. */
-export function compileTemplate(source: string, file: string): CompiledTemplate {
+/**
+ * Compiles template text; throws ImprimaturError ALERT_TEMPLATE_INVALID with Handlebars' message on syntax errors.
+ * `strict` (used for the load-time sample render) makes a reference to an unknown variable an error instead of "".
+ */
+export function compileTemplate(source: string, file: string, strict = false): CompiledTemplate {
   const hb = jsonHandlebars();
   let fn: (ctx: unknown) => string;
   try {
     // Handlebars compiles lazily; precompile forces the parse so syntax errors surface here, at load time.
     hb.precompile(source);
-    fn = hb.compile(source, { strict: false, preventIndent: true });
+    fn = hb.compile(source, { strict, preventIndent: true });
   } catch (err) {
     throw new ImprimaturError('ALERT_TEMPLATE_INVALID', `template ${file} is not valid Handlebars: ${(err as Error).message}`, { file }, { cause: err });
   }
@@ -75,18 +90,18 @@ export function compileTemplate(source: string, file: string): CompiledTemplate 
 
 const cache = new Map<string, CompiledTemplate>();
 
-/** Reads and compiles a template file once per process (keyed by path and content). */
-export function loadTemplate(file: string): CompiledTemplate {
+/** Reads and compiles a template file once per process (keyed by path, content and strictness). */
+export function loadTemplate(file: string, strict = false): CompiledTemplate {
   let source: string;
   try {
     source = readFileSync(file, 'utf8');
   } catch (err) {
     throw new ImprimaturError('ALERT_TEMPLATE_UNREADABLE', `cannot read template ${file}: ${(err as Error).message}`, { file }, { cause: err });
   }
-  const key = `${file}\0${source}`;
+  const key = `${file}\0${strict}\0${source}`;
   let compiled = cache.get(key);
   if (!compiled) {
-    compiled = compileTemplate(source, file);
+    compiled = compileTemplate(source, file, strict);
     cache.set(key, compiled);
   }
   return compiled;

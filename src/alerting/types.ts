@@ -3,7 +3,7 @@
 export type AlertDecision = 'admit' | 'reject';
 
 /** What happened to one alert for one receiver; passed to the `onOutcome` hook (metrics). */
-export type AlertOutcome = 'sent' | 'failed' | 'dropped' | 'suppressed';
+export type AlertOutcome = 'sent' | 'failed' | 'dropped' | 'suppressed' | 'empty';
 
 export type OutcomeHook = (receiver: string, outcome: AlertOutcome) => void;
 
@@ -35,7 +35,7 @@ export interface ReceiverConfig {
 
 export interface AlertingConfig {
   clusterIdentifier: string;
-  /** Directories searched for `<template>.json.hbs`, in order (the user's templateDirectory first). */
+  /** Directories searched for `<template>.json.hbs` / `<template>.json`, in order (the user's templateDirectory first). */
   templateDirs: string[];
   receivers: ReceiverConfig[];
 }

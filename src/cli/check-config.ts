@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors.js';
 import { loadConfigFile } from '../config/load.js';
+import { formatWarnings } from './warnings.js';
 
 export async function runCheckConfig(argv: string[]): Promise<number> {
   let positionals: string[];
@@ -20,13 +21,16 @@ export async function runCheckConfig(argv: string[]): Promise<number> {
     return 1;
   }
   try {
-    const config = loadConfigFile(positionals[0]!, { secretsDir: values['secrets-dir'] });
+    // `check`: what the chart will deploy, on a machine without the cluster's secrets (see src/config/load-context.ts).
+    const config = loadConfigFile(positionals[0]!, { mode: 'check', secretsDir: values['secrets-dir'] });
     const receivers = countReceivers(config.alerting);
     const detecting = config.policy.filter((r) => r.with.enforcement === 'detect').length;
+    process.stderr.write(formatWarnings(config));
     process.stdout.write(
       `${config.file}: valid — ${config.validators.length} validator(s) (${config.validators.map((v) => `${v.name}:${v.type}`).join(', ')}), ` +
-        `${config.policy.length} rule(s), ${receivers} alert receiver(s)${config.features.detectionMode ? ', detection mode ON' : ''}` +
-        `${detecting && !config.features.detectionMode ? `, ${detecting} rule(s) in detection (with.enforcement: detect)` : ''}\n`,
+        `${config.policy.length} rule(s), ${receivers} alert receiver(s), detection mode ${config.features.detectionMode ? 'ON' : 'off'}` +
+        `${detecting && !config.features.detectionMode ? `, ${detecting} rule(s) in detection (with.enforcement: detect)` : ''}` +
+        `${config.warnings.length ? `, ${config.warnings.length} warning(s)` : ''}\n`,
     );
     return 0;
   } catch (err) {

@@ -9,6 +9,7 @@ import { createLogger } from '../log.js';
 import { describeEnforcement, resolveEnforcement, type NamespaceMode, type ResolvedEnforcement } from '../admission/enforcement.js';
 import type { AttestationOutcome } from '../validators/types.js';
 import { defaultConfigFile } from './paths.js';
+import { formatWarnings } from './warnings.js';
 
 const EXPLAIN_USAGE =
   'usage: imprimatur explain [--config FILE] [--json] [--namespace-mode enforce|detect] [--secrets-dir D]\n' +
@@ -54,7 +55,9 @@ export async function runExplain(argv: string[]): Promise<number> {
   }
   let engine: Engine;
   try {
-    const config = loadConfigFile(String(values.config ?? defaultConfigFile), { secretsDir: values['secrets-dir'] as string | undefined });
+    // `check`, as check-config: a values file is read as what the chart deploys; the cluster's secrets are not needed.
+    const config = loadConfigFile(String(values.config ?? defaultConfigFile), { mode: 'check', secretsDir: values['secrets-dir'] as string | undefined });
+    process.stderr.write(formatWarnings(config));
     engine = new Engine(config, { logger: createLogger(process.env.IMPRIMATUR_LOG_LEVEL ?? 'warn'), secretsDir: values['secrets-dir'] as string | undefined });
   } catch (err) {
     process.stderr.write(`${err instanceof ConfigError ? err.message : (err as Error).message}\n`);
@@ -90,6 +93,8 @@ export interface Explanation {
   normalized?: string;
   rule?: { pattern: string; path: string; with: Record<string, unknown> };
   runnersUp: Array<{ pattern: string; path: string }>;
+  /** Runners-up exactly as specific as the winning rule: it won because it comes later in the policy. */
+  tiedWith?: Array<{ pattern: string; path: string }>;
   validator?: { name: string; type: string };
   trustRoots?: string[];
   outcome: string;
@@ -125,6 +130,7 @@ export function explanation(engine: Engine, check: ImageCheck, namespaceMode: Na
     normalized: decision.normalized,
     rule: rule && { pattern: rule.pattern, path: rule.path, with: rule.with },
     runnersUp: check.runnersUp.map((r) => ({ pattern: r.pattern, path: r.path })),
+    tiedWith: check.tied?.length ? check.tied.map((r) => ({ pattern: r.pattern, path: r.path })) : undefined,
     validator: validatorConfig && { name: validatorConfig.name, type: validatorConfig.type },
     trustRoots: roots && rule ? (rule.with.trustRoot === '*' ? roots : [rule.with.trustRoot]) : undefined,
     outcome: decision.outcome,
@@ -141,6 +147,9 @@ function formatExplanation(e: Explanation): string {
   const lines = [`${e.image}`];
   if (e.normalized) lines.push(`  reference:   ${e.normalized}`);
   lines.push(`  rule:        ${e.rule ? `"${e.rule.pattern}" (${e.rule.path})` : '(none matches)'}`);
+  if (e.tiedWith?.length) {
+    lines.push(`  tie:         as specific as ${e.tiedWith.map((r) => `"${r.pattern}" (${r.path})`).join(', ')}; the later rule wins`);
+  }
   if (e.runnersUp.length) lines.push(`  runners-up:  ${e.runnersUp.map((r) => `"${r.pattern}"`).join(', ')}`);
   if (e.validator) lines.push(`  validator:   ${e.validator.name} (${e.validator.type})`);
   if (e.trustRoots) lines.push(`  trust roots: ${e.trustRoots.join(', ')}`);

@@ -18,9 +18,10 @@ Usage:
       --max-connections (512) open at once.
       On SIGTERM/SIGINT: not ready at once, still answering for --shutdown-delay seconds (default 0), then
       requests in flight are answered, every connection and client (Redis, registries) closed, and it exits.
-  imprimatur check-config FILE
-      Check a config file (bare application config or a Helm values.yaml).
-      Exit 0 and a one-line summary when valid; exit 1 and one line per problem otherwise.
+  imprimatur check-config [--secrets-dir D] FILE
+      Check a config file (bare application config or a Helm values.yaml) as the chart will deploy it, on a machine
+      without the cluster's secrets: what only the pod has (Secrets, their environment variables) is a warning.
+      Exit 0 and a one-line summary (warnings on stderr) when valid; exit 1 and one line per problem otherwise.
   imprimatur explain [--config FILE] [--json] [--namespace-mode enforce|detect] IMAGE...
       For each image: normalised reference, winning rule, runner-up rules, validator, trust roots,
       enforcement (enforce/detect and which setting decided it; --namespace-mode detect = a namespace labelled

@@ -159,8 +159,13 @@ export async function runServe(argv: string[]): Promise<number> {
     return 1;
   }
   const cfg = running.runtime.engine.config;
+  logger.info(
+    { url: running.url, config: cfg.file, validators: cfg.validators.length, rules: cfg.policy.length, detectionMode: cfg.features.detectionMode },
+    `listening (detection mode ${cfg.features.detectionMode ? 'ON: denials are only warned about' : 'off: denials block'})`,
+  );
   process.stderr.write(
-    `Imprimatur listening on ${running.url} (config ${cfg.file}: ${cfg.validators.length} validators, ${cfg.policy.length} rules; TLS: ${tls.source})\n` +
+    `Imprimatur listening on ${running.url} (config ${cfg.file}: ${cfg.validators.length} validators, ${cfg.policy.length} rules, ` +
+      `detection mode ${cfg.features.detectionMode ? 'ON: denials are only warned about' : 'off: denials block'}; TLS: ${tls.source})\n` +
       `Try it:\n  curl --cacert ${tls.certFile ?? '<ca.pem>'} -H 'Content-Type: application/json' --data @test/fixtures/admission/pod-pause.json ${running.url}/mutate\n`,
   );
   const signal = await new Promise<NodeJS.Signals>((resolve) => {

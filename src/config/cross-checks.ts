@@ -4,8 +4,9 @@ import type { ConfigProblem } from '../errors.js';
 import { silentLogger } from '../log.js';
 import { findValidatorType, reservedValidatorTypes, validatorTypes } from '../validators/index.js';
 import type { ValidatorEnvironment } from '../validators/types.js';
-import { checkPattern, normalizePattern } from '../policy/pattern.js';
+import { checkPattern, normalizePattern, patternWarning } from '../policy/pattern.js';
 import { schemaProblems } from './schema-errors.js';
+import { CONNAISSEUR_RULE_OPTIONS } from './connaisseur-keys.js';
 import type { PolicyRule, RuleOptions, ValidatorConfig } from './types.js';
 
 const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
@@ -73,8 +74,9 @@ export function checkPolicy(
   raw: Array<Record<string, unknown>>,
   configs: ValidatorConfig[],
   prefix: string,
-): { rules: PolicyRule[]; problems: ConfigProblem[] } {
+): { rules: PolicyRule[]; problems: ConfigProblem[]; warnings: ConfigProblem[] } {
   const problems: ConfigProblem[] = [];
+  const warnings: ConfigProblem[] = [];
   const rules: PolicyRule[] = [];
   const byPattern = new Map<string, number>();
   raw.forEach((entry, i) => {
@@ -84,18 +86,27 @@ export function checkPolicy(
     if (patternProblem) {
       problems.push({ path: `${path}.pattern`, message: patternProblem });
     } else {
+      const never = patternWarning(pattern);
+      if (never) warnings.push({ path: `${path}.pattern`, message: never });
       const normal = normalizePattern(pattern);
       const earlier = byPattern.get(normal);
       if (earlier !== undefined) {
-        problems.push({ path: `${path}.pattern`, message: `pattern "${pattern}" is the same as ${prefix}policy[${earlier}].pattern ("${String(raw[earlier]?.pattern)}"); keep one of the two rules` });
-      } else {
-        byPattern.set(normal, i);
+        warnings.push({
+          path: `${path}.pattern`,
+          message: `pattern "${pattern}" is the same as ${prefix}policy[${earlier}].pattern ("${String(raw[earlier]?.pattern)}"); this later rule wins and ${prefix}policy[${earlier}] is never used (as in Connaisseur): remove one of the two`,
+        });
       }
+      byPattern.set(normal, i);
     }
-    const validatorName = typeof entry.validator === 'string' ? entry.validator : 'default';
+    const validatorName = typeof entry.validator === 'string' && entry.validator !== '' ? entry.validator : 'default';
     const config = configs.find((c) => c.name === validatorName);
-    const userWith = (entry.with as Record<string, unknown> | undefined) ?? {};
+    const userWith = { ...((entry.with as Record<string, unknown> | undefined) ?? {}) };
+    // Connaisseur treats an empty trustRoot as unset (the trust root named "default").
+    if (userWith.trustRoot === '' || userWith.trustRoot === null) delete userWith.trustRoot;
     const options: RuleOptions = { ...userWith, trustRoot: (userWith.trustRoot as string | undefined) ?? 'default', mode: (userWith.mode as RuleOptions['mode'] | undefined) ?? 'mutate' };
+    if (userWith.required !== undefined && userWith.delegations !== undefined) {
+      problems.push({ path: `${path}.with`, message: 'sets both required (signers of a cosign validator) and delegations (of a notaryv1 validator); a rule uses one of the two, as in Connaisseur' });
+    }
     if (!config) {
       problems.push(
         entry.validator === undefined
@@ -103,11 +114,13 @@ export function checkPolicy(
           : { path: `${path}.validator`, message: `refers to unknown validator "${validatorName}"; define it under ${prefix}validators or use one of: ${configs.map((c) => c.name).join(', ') || '(none defined)'}` },
       );
     } else {
-      problems.push(...checkRuleAgainstValidator(options, userWith, config, `${path}.with`));
+      const checked = checkRuleAgainstValidator(options, userWith, config, `${path}.with`);
+      problems.push(...checked.problems);
+      warnings.push(...checked.warnings);
     }
     rules.push({ pattern, validator: validatorName, with: options, index: i, path });
   });
-  return { rules, problems };
+  return { rules, problems, warnings };
 }
 
 function checkRuleAgainstValidator(
@@ -115,15 +128,23 @@ function checkRuleAgainstValidator(
   userWith: Record<string, unknown>,
   config: ValidatorConfig,
   path: string,
-): ConfigProblem[] {
+): { problems: ConfigProblem[]; warnings: ConfigProblem[] } {
   const problems: ConfigProblem[] = [];
+  const warnings: ConfigProblem[] = [];
   const type = findValidatorType(config.type);
-  if (!type) return problems;
+  if (!type) return { problems, warnings };
   const own = new Set(['trustRoot', 'mode', 'enforcement', ...Object.keys(type.ruleOptionsSchema ?? {})]);
   for (const key of Object.keys(userWith)) {
-    if (!own.has(key)) {
+    if (own.has(key)) continue;
+    if (Object.hasOwn(CONNAISSEUR_RULE_OPTIONS, key)) {
+      // Connaisseur accepts every rule option on every rule and ignores those its validator does not use.
+      warnings.push({ path: `${path}.${key}`, message: `has no effect: validator "${config.name}" of type ${config.type} does not use "${key}" (Connaisseur ignores it too); remove it` });
+    } else {
       problems.push({ path: `${path}.${key}`, message: `option "${key}" does not apply to validator "${config.name}" of type ${config.type}; remove it` });
     }
+  }
+  if (!type.ruleOptionsSchema && userWith.trustRoot !== undefined && !config.trustRoots) {
+    warnings.push({ path: `${path}.trustRoot`, message: `has no effect: validator "${config.name}" of type ${config.type} has no trust roots` });
   }
   const roots = config.trustRoots?.map((r) => r.name);
   if (roots && options.trustRoot !== '*' && !roots.includes(options.trustRoot)) {
@@ -134,5 +155,5 @@ function checkRuleAgainstValidator(
     );
   }
   problems.push(...(type.checkRuleOptions?.(options, config, path) ?? []));
-  return problems;
+  return { problems, warnings };
 }

@@ -4,19 +4,24 @@ import yaml from 'js-yaml';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { alertingSchema } from '../alerting/schema.js';
-import { checkAlertingConfig } from '../alerting/config.js';
+import { parseAlertingConfig } from '../alerting/config.js';
+import { applicationNoEffectWarnings } from './connaisseur-keys.js';
+import { authSecretProblems, insecureRegistryProblems } from './environment-checks.js';
+import { loadContext, type ContextOptions, type LoadContext } from './load-context.js';
 import { applicationSchema, applicationSectionSchema } from './schema.js';
 import { schemaProblems } from './schema-errors.js';
 import { checkValidators, checkPolicy } from './cross-checks.js';
+import { canonicaliseEnums, logSettings } from './settings.js';
+import { kubernetesSection, topLevelProblems } from './values-file.js';
 import type { AppConfig, Features, Limits, PolicyRule, ValidatorConfig } from './types.js';
 import { DEFAULT_LIMITS } from '../registry/byte-budget.js';
 
-export interface LoadOptions {
-  /** Directory with mounted registry secrets (default /app/secrets). */
-  secretsDir?: string;
-  /** Directories searched for alert templates (default: the shipped alert-templates/). */
-  templateDirs?: string[];
-}
+/**
+ * How to load: `mode` `serve` (default; the real environment, anything missing is an error) or `check`
+ * (check-config, explain: a values file is read as what the chart deploys, and what only the pod has is a
+ * warning). See load-context.ts.
+ */
+export interface LoadOptions extends ContextOptions {}
 
 const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
 let compiled: { bare: ValidateFunction; section: ValidateFunction; alerting: ValidateFunction } | undefined;
@@ -42,6 +47,10 @@ export function loadConfigFile(file: string, options: LoadOptions = {}): AppConf
   return parseConfig(text, path, options);
 }
 
+function isEntry(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 /** Parses and checks config text. `file` is only used in messages. */
 export function parseConfig(text: string, file: string, options: LoadOptions = {}): AppConfig {
   let doc: unknown;
@@ -55,48 +64,80 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
   if (doc === undefined || doc === null) {
     throw new ConfigError(file, [{ path: '', message: 'the file is empty; it needs at least `validators` and `policy`' }]);
   }
-  if (typeof doc !== 'object' || Array.isArray(doc)) {
+  if (!isEntry(doc)) {
     throw new ConfigError(file, [{ path: '', message: 'the top level must be a mapping with `validators` and `policy` (or a Helm values file with `application`)' }]);
   }
-  const top = doc as Record<string, unknown>;
+  const top = doc;
   const helm = 'application' in top;
   const prefix = helm ? 'application.' : '';
-  const app = (helm ? top.application : top) as Record<string, unknown>;
+  const app = helm ? top.application : top;
+  if (!isEntry(app)) {
+    throw new ConfigError(file, [{ path: 'application', message: 'must be a mapping with `validators` and `policy`' }]);
+  }
   const alerting = top.alerting as Record<string, unknown> | undefined;
-
+  const { context, warnings } = loadContext(top, helm, options);
   const problems: ConfigProblem[] = [];
+
+  canonicaliseEnums(app);
+  const v = validators();
   if (helm) {
-    if (typeof app !== 'object' || app === null || Array.isArray(app)) {
-      throw new ConfigError(file, [{ path: 'application', message: 'must be a mapping with `validators` and `policy`' }]);
-    }
-    const v = validators();
+    problems.push(...topLevelProblems(top));
+    const k8s = kubernetesSection(top.kubernetes);
+    problems.push(...k8s.problems);
+    warnings.push(...k8s.warnings);
     if (!v.section(app)) problems.push(...schemaProblems(v.section.errors, prefix));
     if (alerting !== undefined && !v.alerting(alerting)) problems.push(...schemaProblems(v.alerting.errors, 'alerting.'));
-  } else {
-    const v = validators();
-    if (!v.bare(app)) problems.push(...schemaProblems(v.bare.errors, prefix));
+  } else if (!v.bare(app)) {
+    problems.push(...schemaProblems(v.bare.errors, prefix));
   }
   replaceModeConfusion(problems, app.policy, prefix);
+  warnings.push(...applicationNoEffectWarnings(app, helm ? 'application' : ''));
+  for (const key of ['validators', 'policy'] as const) {
+    if (Array.isArray(app[key]) && app[key].length === 0) {
+      problems.push({
+        path: `${prefix}${key}`,
+        message:
+          key === 'validators'
+            ? 'is empty; define at least one validator, e.g. {name: default, type: static, approve: false}'
+            : 'is empty; define at least one rule, e.g. {pattern: "*:*"} (every image goes to the validator named default)',
+      });
+    }
+  }
+
   // Cross-checks run on the entries that are structurally sound, so one run reports every problem.
-  const isEntry = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   const validatorConfigs = (Array.isArray(app.validators) ? app.validators : []).filter(
-    (v): v is ValidatorConfig => isEntry(v) && typeof v.name === 'string' && typeof v.type === 'string',
+    (entry): entry is ValidatorConfig => isEntry(entry) && typeof entry.name === 'string' && typeof entry.type === 'string',
   );
+  const insecure = insecureRegistryProblems(app.insecureRegistries, prefix);
+  warnings.push(...insecure.warnings);
   const env = {
     file,
     insecureRegistries: Array.isArray(app.insecureRegistries) ? (app.insecureRegistries as string[]) : [],
-    secretsDir: options.secretsDir ?? process.env.IMPRIMATUR_SECRETS_DIR ?? '/app/secrets',
+    secretsDir: context.secretsDir,
   };
-  const reported = new Set(problems.map((p) => p.path));
-  const add = (found: ConfigProblem[]) => problems.push(...found.filter((p) => ![...reported].some((r) => p.path === r || p.path.startsWith(`${r}.`) || r.startsWith(`${p.path}.`))));
+  // A later check does not repeat a place an earlier one already reported (or a place inside it).
+  const add = (found: ConfigProblem[]) => {
+    const reported = problems.map((p) => p.path);
+    problems.push(...found.filter((p) => !reported.some((r) => p.path === r || p.path.startsWith(`${r}.`) || p.path.startsWith(`${r}[`) || r.startsWith(`${p.path}.`))));
+  };
+  add(insecure.problems);
   add(checkValidators(validatorConfigs, prefix, env));
+  const secrets = authSecretProblems(validatorConfigs, prefix, context);
+  add(secrets.problems);
+  warnings.push(...secrets.warnings);
   const rawRules = (Array.isArray(app.policy) ? app.policy : []).map((r) => (isEntry(r) && typeof r.pattern === 'string' ? r : { pattern: '*invalid*' }));
   const checked = checkPolicy(rawRules, validatorConfigs, prefix);
   const policy: PolicyRule[] = checked.rules;
   add(checked.problems);
+  warnings.push(...checked.warnings);
+  const alertingPath = 'alerting';
   if (alerting !== undefined) {
-    problems.push(...checkAlertingConfig(alerting, 'alerting', { templateDirs: options.templateDirs ?? [] }));
+    const parsed = parseAlertingConfig(alerting, alertingPath, alertingContext(context));
+    add(parsed.problems);
+    warnings.push(...parsed.warnings);
   }
+  const log = logSettings(app, helm ? 'application' : '');
+  warnings.push(...log.warnings);
   if (problems.length > 0) throw new ConfigError(file, byPath(problems));
 
   return {
@@ -107,9 +148,11 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
     features: withFeatureDefaults(app.features as Partial<Features> | undefined),
     insecureRegistries: env.insecureRegistries,
     alerting,
-    logLevel: typeof app.logLevel === 'string' ? app.logLevel.toLowerCase() : undefined,
+    logLevel: log.logLevel,
+    logFormat: log.logFormat,
     requestTimeoutMs: Math.round(((app.admissionDeadlineSeconds as number | undefined) ?? 25) * 1000),
     limits: withLimitDefaults(app.limits as Partial<Record<'imagesPerRequest' | 'bytesPerRequestMiB' | 'bytesInFlightMiB', number>> | undefined),
+    warnings: byPath(dedupe(warnings)),
   };
 }
 
@@ -142,6 +185,11 @@ function replaceModeConfusion(problems: ConfigProblem[], policy: unknown, prefix
   });
 }
 
+/** The alerting checks' view of the load context. */
+export function alertingContext(context: LoadContext) {
+  return { templateDirs: context.templateDirs, env: context.env, mode: context.mode, podOnlyEnv: context.podOnlyEnv, dirAliases: context.dirAliases };
+}
+
 function withFeatureDefaults(f: Partial<Features> = {}): Features {
   return {
     detectionMode: f.detectionMode ?? false,
@@ -154,6 +202,16 @@ function withFeatureDefaults(f: Partial<Features> = {}): Features {
       cacheErrors: f.cache?.cacheErrors ?? true,
     },
   };
+}
+
+function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.path}\u0000${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** Problems in a stable, readable order: by path, numbers compared as numbers. */

@@ -1,5 +1,6 @@
 import type { ErrorObject } from 'ajv';
 import type { ConfigProblem } from '../errors.js';
+import { placementHint } from './placement.js';
 
 /** `/policy/3/validator` + prefix `application.` → `application.policy[3].validator`. */
 export function documentPath(prefix: string, instancePath: string): string {
@@ -16,12 +17,16 @@ function join(path: string, key: string): string {
   return path ? `${path}.${key}` : key;
 }
 
-/** Turns ajv errors into problems with document paths and sentences a user can act on. */
+/**
+ * Turns ajv errors into problems with document paths and sentences a user can act on. `prefix` is where the
+ * validated object sits in the document (`application.`, `alerting.`, `kubernetes.`, or `` for a bare config).
+ */
 export function schemaProblems(errors: ErrorObject[] | null | undefined, prefix: string): ConfigProblem[] {
+  const helm = prefix !== '';
   const problems: ConfigProblem[] = [];
   for (const e of errors ?? []) {
     // `if`/`allOf` wrappers only repeat what the inner errors already say.
-    if (e.keyword === 'if' || e.keyword === 'allOf') continue;
+    if (e.keyword === 'if' || e.keyword === 'allOf' || e.keyword === 'propertyNames') continue;
     const path = documentPath(prefix, e.instancePath);
     const p = e.params as Record<string, unknown>;
     switch (e.keyword) {
@@ -29,13 +34,30 @@ export function schemaProblems(errors: ErrorObject[] | null | undefined, prefix:
         problems.push({ path: join(path, String(p.missingProperty)), message: `is required but missing` });
         break;
       case 'additionalProperties': {
+        const key = String(p.additionalProperty);
         const allowed = Object.keys(((e.parentSchema as Record<string, unknown>)?.properties as object) ?? {});
+        const hint = placementHint(key, path, helm);
         problems.push({
-          path: join(path, String(p.additionalProperty)),
-          message: `unknown key "${String(p.additionalProperty)}"${allowed.length ? `; allowed keys here: ${allowed.join(', ')}` : ''}`,
+          path: join(path, key),
+          message: `unknown key "${key}"${hint ? ` here; ${hint}` : allowed.length ? `; allowed keys here: ${allowed.join(', ')}` : ''}`,
         });
         break;
       }
+      case 'minItems':
+        problems.push({ path, message: Number(p.limit) === 1 ? 'is an empty list; add at least one entry or remove the key' : `needs at least ${String(p.limit)} entries` });
+        break;
+      case 'minLength':
+        problems.push({ path, message: Number(p.limit) === 1 ? 'is empty; write a value or remove the key' : `must have at least ${String(p.limit)} characters` });
+        break;
+      case 'minProperties':
+        problems.push({ path, message: Number(p.limit) === 1 ? 'is empty; add at least one entry or remove the key' : `needs at least ${String(p.limit)} entries` });
+        break;
+      case 'minimum':
+      case 'maximum':
+      case 'exclusiveMinimum':
+      case 'exclusiveMaximum':
+        problems.push({ path, message: `must be ${String(p.comparison)} ${String(p.limit)} (got ${describe(e.data)})` });
+        break;
       case 'enum':
         problems.push({ path, message: `must be one of: ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')} (got ${JSON.stringify(e.data)})` });
         break;
@@ -56,11 +78,41 @@ export function schemaProblems(errors: ErrorObject[] | null | undefined, prefix:
         problems.push({ path, message: `${JSON.stringify(e.data)} is not valid${hint ? `: ${String(hint)}` : ` (must match ${String(p.pattern)})`}` });
         break;
       }
+      case 'not': {
+        const both = (e.schema as { required?: unknown } | undefined)?.required;
+        problems.push({
+          path,
+          message: Array.isArray(both) ? `sets both ${both.join(' and ')}; use one of them` : 'has a combination of keys that is not allowed here',
+        });
+        break;
+      }
+      case 'oneOf': {
+        const alternatives = requiredAlternatives(e.parentSchema as Record<string, unknown> | undefined, e.schema);
+        if (alternatives && typeof e.data === 'object' && e.data !== null) {
+          const present = alternatives.filter((k) => Object.hasOwn(e.data as object, k));
+          problems.push({
+            path,
+            message: present.length > 1
+              ? `sets ${present.join(' and ')}; set exactly one of: ${alternatives.join(', ')}`
+              : `needs exactly one of: ${alternatives.join(', ')}`,
+          });
+        } else {
+          problems.push({ path, message: `${String((e.parentSchema as Record<string, unknown> | undefined)?.description ?? 'does not have one of the allowed forms')}` });
+        }
+        break;
+      }
       default:
         problems.push({ path, message: e.message ?? `is invalid (${e.keyword})` });
     }
   }
   return dedupe(problems);
+}
+
+/** For `oneOf: [{required: [a]}, {required: [b]}]`: [a, b]; otherwise undefined. */
+function requiredAlternatives(_parent: Record<string, unknown> | undefined, branches: unknown): string[] | undefined {
+  if (!Array.isArray(branches)) return undefined;
+  const keys = branches.map((b) => (b && typeof b === 'object' && Array.isArray((b as { required?: unknown }).required) && (b as { required: unknown[] }).required.length === 1 ? String((b as { required: unknown[] }).required[0]) : undefined));
+  return keys.every((k) => k !== undefined) ? (keys as string[]) : undefined;
 }
 
 function article(type: string): string {

@@ -6,10 +6,13 @@
  */
 import { alertingSchema } from '../alerting/schema.js';
 import { validatorTypes, reservedValidatorTypes } from '../validators/index.js';
+import { CONNAISSEUR_RULE_OPTIONS } from './connaisseur-keys.js';
+import { kubernetesSchema } from './kubernetes-schema.js';
 
 type Schema = Record<string, unknown>;
 
-export const VALIDATOR_NAME_PATTERN = '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$';
+/** Letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit (Connaisseur allows any name). */
+export const VALIDATOR_NAME_PATTERN = '^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$';
 
 const featuresSchema: Schema = {
   type: 'object',
@@ -35,10 +38,15 @@ const featuresSchema: Schema = {
   },
 };
 
-/** Keys every rule's `with` accepts, plus the union of the validator types' rule options. */
+/**
+ * Keys every rule's `with` accepts: trustRoot and mode, the union of the validator types' rule options, and the
+ * other rule options of Connaisseur (accepted; a warning when the rule's validator does not use them).
+ */
 function ruleOptionsProperties(): Schema {
-  const props: Schema = {
-    trustRoot: { type: 'string', minLength: 1, description: 'Trust root name, or "*" for all. Default "default".' },
+  const props: Schema = {};
+  for (const [key, schema] of Object.entries(CONNAISSEUR_RULE_OPTIONS)) props[key] = { ...schema, description: 'Connaisseur rule option.' };
+  Object.assign(props, {
+    trustRoot: { type: 'string', description: 'Trust root name, or "*" for all. Default (also when empty) "default".' },
     mode: {
       enum: ['mutate', 'insecureValidateOnly'],
       default: 'mutate',
@@ -49,7 +57,7 @@ function ruleOptionsProperties(): Schema {
       description: 'Staged enforcement of this rule: detect admits its failures with a warning and an alert (default enforce). ' +
         'features.detectionMode and the namespace label imprimatur.dev/webhook=detect take precedence.',
     },
-  };
+  });
   for (const t of validatorTypes) Object.assign(props, t.ruleOptionsSchema ?? {});
   return props;
 }
@@ -60,7 +68,7 @@ const policyRuleSchema = (): Schema => ({
   required: ['pattern'],
   properties: {
     pattern: { type: 'string', minLength: 1 },
-    validator: { type: 'string', minLength: 1, description: 'Validator name; default "default".' },
+    validator: { type: 'string', description: 'Validator name; default (also when empty) "default".' },
     with: { type: 'object', additionalProperties: false, properties: ruleOptionsProperties() },
   },
 });
@@ -69,7 +77,7 @@ const validatorNameSchema: Schema = {
   type: 'string',
   pattern: VALIDATOR_NAME_PATTERN,
   maxLength: 63,
-  description: 'a validator name is lower-case letters, digits and "-" (at most 63, starting and ending with a letter or digit)',
+  description: 'a validator name is letters, digits, "-", "_" and "." (at most 63, starting and ending with a letter or digit)',
 };
 
 /** Loose schema of a validator entry: name and type. The type's own schema is applied separately (better messages). */
@@ -105,12 +113,12 @@ function applicationProperties(validators: Schema): Schema {
     features: featuresSchema,
     insecureRegistries: {
       type: 'array',
-      items: { type: 'string', pattern: '^[a-z0-9.\\-\\[\\]:]+(:[0-9]+)?$' },
-      description: 'Registries (host:port) that may be reached over plain HTTP. Never implied.',
+      items: { type: 'string', minLength: 1 },
+      description: 'Registries (host:port, as written in image references) that may be reached over plain HTTP. Never implied.',
     },
     logLevel: {
-      enum: ['debug', 'info', 'warn', 'error', 'DEBUG', 'INFO', 'WARN', 'ERROR'],
-      description: 'Log level of the webhook (Connaisseur compatible); IMPRIMATUR_LOG_LEVEL overrides it.',
+      type: ['string', 'null'],
+      description: 'debug, info (default), warn, error or fatal, any case; other values log at info, as in Connaisseur. IMPRIMATUR_LOG_LEVEL overrides it.',
     },
     limits: {
       type: 'object',
@@ -131,6 +139,11 @@ function applicationProperties(validators: Schema): Schema {
         },
       },
     },
+    logFormat: {
+      type: ['string', 'null'],
+      description: 'json (default): one JSON line per log entry; json-pretty: indented JSON, several lines per entry (Connaisseur\'s default).',
+    },
+    alerts: { description: "Connaisseur's chart carries this key but never reads it: accepted with a warning, no effect." },
     admissionDeadlineSeconds: {
       type: 'number', exclusiveMinimum: 0, maximum: 29, default: 25,
       description: 'Deadline for one admission request; keep it below the webhook timeoutSeconds.',
@@ -158,15 +171,16 @@ export function applicationSectionSchema(validators: Schema = validatorBaseSchem
   };
 }
 
-/** Helm's values.schema.json. The `kubernetes:` section is the chart's own and is described loosely. */
+/** Helm's values.schema.json: the program's schema, plus the chart's own `kubernetes:` section. */
 export function valuesSchema(): Schema {
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
     title: 'Imprimatur Helm values',
     type: 'object',
+    additionalProperties: false,
     required: ['application'],
     properties: {
-      kubernetes: { type: 'object' },
+      kubernetes: kubernetesSchema,
       application: applicationSectionSchema(validatorEntrySchema()),
       alerting: alertingSchema,
     },

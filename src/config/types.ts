@@ -1,4 +1,5 @@
 /** Typed view of a loaded configuration. Raw validator sections are validated by each validator type. */
+import type { ConfigProblem } from '../errors.js';
 
 export type RuleMode = 'mutate' | 'insecureValidateOnly';
 
@@ -62,8 +63,16 @@ export interface AppConfig {
   insecureRegistries: string[];
   /** Raw top-level `alerting` section (validated against the schema; interpreted by src/alerting). */
   alerting?: Record<string, unknown>;
-  /** Log level from the config (Connaisseur's `logLevel`), lower case. */
+  /** Log level from the config (Connaisseur's `logLevel`): debug, info, warn, error or fatal. */
   logLevel?: string;
+  /** `json` (one line per entry) or `json-pretty` (Connaisseur's `logFormat`; indented, several lines per entry). */
+  logFormat: 'json' | 'json-pretty';
+  /**
+   * Things that load but deserve a word: keys accepted for Connaisseur compatibility that have no effect here,
+   * settings that only the pod can check (secrets, environment), rules that can never win. Printed by
+   * check-config and logged once when the server loads the config.
+   */
+  warnings: ConfigProblem[];
   /** Admission deadline in milliseconds (below the webhook timeout). */
   requestTimeoutMs: number;
   /** Bounds against hostile registries and oversized requests (`limits:`), in images and bytes. */

@@ -78,7 +78,7 @@ export class Metrics {
   });
   readonly alerts = new Counter({
     name: 'imprimatur_alerts_total',
-    help: 'Alerts by receiver and outcome (sent, failed, dropped, suppressed)',
+    help: 'Alerts by receiver and outcome (sent, failed, dropped, suppressed, empty: the template rendered nothing)',
     labelNames: ['receiver', 'outcome'] as const,
     registers: [this.registry],
   });

@@ -1,6 +1,7 @@
 /**
  * Chooses the policy rule for an image: among the rules whose pattern matches, the most specific
- * (see specificity.ts) wins; between equally specific rules the earlier one in the policy list wins.
+ * (see specificity.ts) wins; between equally specific rules the later one in the policy list wins, as in
+ * Connaisseur (whose MatchingRule keeps the later of two equal matches).
  */
 
 import type { PolicyRule } from '../config/types.js';
@@ -16,6 +17,8 @@ export interface PolicyMatch {
   rule: PolicyRule;
   /** The other matching rules, most specific first. */
   runnersUp: PolicyRule[];
+  /** Runners-up exactly as specific as the winner (it won because it comes later in the policy). */
+  tied: PolicyRule[];
 }
 
 interface CompiledRule {
@@ -59,9 +62,13 @@ export class PolicyMatcher {
         ...candidate,
         specificity: measureSpecificity(candidate.pattern.normalized, candidate.pattern.subject(ref)),
       }))
-      .sort((a, b) => compareSpecificity(b.specificity, a.specificity) || a.position - b.position);
+      .sort((a, b) => compareSpecificity(b.specificity, a.specificity) || b.position - a.position);
     const [winner, ...runnersUp] = ranked;
     if (winner === undefined) return undefined;
-    return { rule: winner.rule, runnersUp: runnersUp.map((candidate) => candidate.rule) };
+    return {
+      rule: winner.rule,
+      runnersUp: runnersUp.map((candidate) => candidate.rule),
+      tied: runnersUp.filter((candidate) => compareSpecificity(candidate.specificity, winner.specificity) === 0).map((candidate) => candidate.rule),
+    };
   }
 }

@@ -67,6 +67,10 @@ export function checkPattern(pattern: string): string | undefined {
     return 'pattern is empty; write an image pattern such as "docker.io/myorg/*" or "*:*"';
   }
   if (/\s/.test(pattern)) return `pattern ${quoteInput(pattern)} contains whitespace; remove it`;
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(pattern);
+  if (scheme) {
+    return `pattern ${quoteInput(pattern)} starts with "${scheme[1]}://"; patterns have no scheme, they are written as image references are: ${quoteInput(pattern.slice(scheme[0].length))}`;
+  }
   const bad = [...pattern].find((character) => !ALLOWED_CHARACTERS.test(character));
   if (bad !== undefined) {
     return `pattern ${quoteInput(pattern)} contains ${quoteInput(bad)}, which never appears in an image reference`;
@@ -80,9 +84,18 @@ export function checkPattern(pattern: string): string | undefined {
   if (parts.name === '' || parts.name.split('/').includes('')) {
     return `pattern ${quoteInput(pattern)} has an empty path component (a leading, trailing or double "/")`;
   }
+  return undefined;
+}
+
+/**
+ * A sentence saying why a usable `pattern` can never match, or undefined. (Connaisseur accepts such rules; they
+ * are warned about rather than refused, so its configs still load.)
+ */
+export function patternWarning(pattern: string): string | undefined {
+  const parts = normalizeParts(splitPattern(pattern));
   const repositoryGlob = parts.name.slice(parts.name.indexOf('/') + 1);
   if (repositoryGlob.toLowerCase() !== repositoryGlob || (parts.digest ?? '').toLowerCase() !== (parts.digest ?? '')) {
-    return `pattern ${quoteInput(pattern)} has upper-case letters in its repository or digest, which are always lower case, so it could never match; write it in lower case`;
+    return `pattern ${quoteInput(pattern)} has upper-case letters in its repository or digest, which are always lower case, so it never matches; write it in lower case`;
   }
   return undefined;
 }

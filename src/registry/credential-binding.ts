@@ -95,9 +95,11 @@ export interface AuthSettings {
   registries?: readonly string[];
   /** Hosts of token services (besides each registry's own) that may receive the credentials. */
   tokenHosts?: readonly string[];
-  /** Name of a mounted `kubernetes.io/dockerconfigjson` secret. */
+  /** Name of a mounted `kubernetes.io/dockerconfigjson` secret (or Connaisseur's `secret.yaml`). */
   secretName?: string;
   secretsDir?: string;
+  /** The registry a Connaisseur `secret.yaml` without `registry` is for (a Notary validator's own host). */
+  defaultRegistry?: string;
 }
 
 /** The credential source of a validator's `auth` block: explicit credentials, a mounted secret, or none. */
@@ -106,7 +108,7 @@ export function createCredentialSource(opts: AuthSettings): CredentialSource {
     return boundCredentials({ username: opts.username, password: opts.password }, opts.registries ?? [], opts.tokenHosts);
   }
   if (opts.secretName) {
-    const file = new DockerConfigFile(dockerConfigPath(opts.secretName, opts.secretsDir), opts.secretName);
+    const file = new DockerConfigFile(dockerConfigPath(opts.secretName, opts.secretsDir), opts.secretName, opts.defaultRegistry);
     return credentialSourceFromEntries(() => file.entries(), `secret "${opts.secretName}"`, opts.tokenHosts);
   }
   return NO_CREDENTIALS;

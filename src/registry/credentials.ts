@@ -1,5 +1,6 @@
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import yaml from 'js-yaml';
 import { ImprimaturError } from '../errors.js';
 import { compileGlob, type Glob } from '../policy/glob.js';
 
@@ -15,6 +16,9 @@ import { compileGlob, type Glob } from '../policy/glob.js';
  * a prefix of whole repository path segments (the kubelet compares characters); Docker Hub's hosts are one registry,
  * `docker.io`. Every matching entry is a candidate, most specific key first (reverse lexical order of the keys, as
  * the kubelet sorts them), entries with the same key in the order they were given.
+ *
+ * A validator's `auth.secretName` may also hold Connaisseur's `secret.yaml` (`username`, `password`, `registry`: the
+ * registry the credentials are for; without it, the validator's own host when it has one — Notary).
  */
 
 export interface Credentials {
@@ -41,6 +45,15 @@ export function dockerConfigPath(secretName: string, secretsDir = DEFAULT_SECRET
 
 const DOCKER_HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
 
+/** A normalised host (labels may be `*` globs) with an optional port, or a bracketed IPv6 address. */
+const REGISTRY_HOST = /^(\[[0-9a-f:.]+\]|[a-z0-9*]([a-z0-9*-]*[a-z0-9*])?(\.[a-z0-9*]([a-z0-9*-]*[a-z0-9*])?)*)(:[0-9]{1,5})?$/;
+const REPOSITORY_PATH = /^[A-Za-z0-9._/-]*$/;
+
+/** Whether a normalised key is `host[:port][/repository path]` (Connaisseur refuses anything else). */
+export function isRegistryKey(key: { host: string; path: string }): boolean {
+  return REGISTRY_HOST.test(key.host) && REPOSITORY_PATH.test(key.path);
+}
+
 /** `https://index.docker.io/v1/` → `docker.io`; `GHCR.io/org/` → `ghcr.io/org`; `registry/v2/org` → `registry/org`. */
 export function normaliseRegistryKey(raw: string): { host: string; path: string; key: string } {
   let s = raw.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
@@ -58,13 +71,17 @@ export function normaliseRegistryKey(raw: string): { host: string; path: string;
 /** Most entries one secret may contribute (the rest are ignored, and say so). */
 export const MAX_ENTRIES_PER_SECRET = 256;
 
-/** Parses the text of a `.dockerconfigjson`. `source` names the file in error messages (never its content). */
-export function parseDockerConfig(text: string, source: string): CredentialEntry[] {
+/**
+ * Parses the text of a `.dockerconfigjson`. `source` names the file in error messages (never its content).
+ * `strictKeys` (a validator's own secret, as Connaisseur reads it): a key that is not a registry is an error;
+ * otherwise (a workload's pull secret, as the kubelet reads it) such an entry is skipped.
+ */
+export function parseDockerConfig(text: string, source: string, strictKeys = false): CredentialEntry[] {
   const doc = parseJsonObject(text, source);
   const auths = doc['auths'];
   if (auths === undefined) return [];
   if (!isObject(auths)) throw invalid(source, 'has an "auths" that is not an object');
-  return parseEntries(auths, source);
+  return parseEntries(auths, source, strictKeys);
 }
 
 /** Parses the text of a legacy `.dockercfg` (type `kubernetes.io/dockercfg`): the entries at the top level. */
@@ -83,7 +100,7 @@ function parseJsonObject(text: string, source: string): Record<string, unknown> 
   return doc;
 }
 
-function parseEntries(auths: Record<string, unknown>, source: string): CredentialEntry[] {
+function parseEntries(auths: Record<string, unknown>, source: string, strictKeys = false): CredentialEntry[] {
   const entries: CredentialEntry[] = [];
   for (const [rawKey, value] of Object.entries(auths)) {
     if (entries.length >= MAX_ENTRIES_PER_SECRET) break;
@@ -91,7 +108,10 @@ function parseEntries(auths: Record<string, unknown>, source: string): Credentia
     const credentials = entryCredentials(value, rawKey, source);
     if (!credentials) continue; // e.g. an entry with only `identitytoken`; nothing usable
     const key = normaliseRegistryKey(rawKey);
-    if (!key.host) continue;
+    if (!key.host || !isRegistryKey(key)) {
+      if (strictKeys) throw invalid(source, `has an entry ${JSON.stringify(rawKey)} that is not a registry (host[:port][/repository path])`);
+      continue;
+    }
     entries.push({ ...key, credentials, ...(key.host.includes('*') ? { hostGlob: hostGlob(key.host) } : {}) });
   }
   return entries;
@@ -108,6 +128,32 @@ function splitPort(host: string): { name: string; port: string } {
   const colon = host.lastIndexOf(':');
   const port = colon < 0 ? '' : host.slice(colon + 1);
   return port !== '' && /^[0-9]+$/.test(port) ? { name: host.slice(0, colon), port } : { name: host, port: '' };
+}
+
+/**
+ * Parses Connaisseur's `secret.yaml` (`username`, `password`, optional `registry`). Without `registry` the
+ * credentials are bound to `defaultRegistry` (the validator's own host); without that either they are refused:
+ * Imprimatur never sends credentials to a registry nobody named.
+ */
+export function parseSecretYaml(text: string, source: string, defaultRegistry?: string): CredentialEntry[] {
+  let doc: unknown;
+  try {
+    doc = yaml.load(text);
+  } catch {
+    throw invalid(source, 'is not valid YAML');
+  }
+  if (!isObject(doc) || typeof doc.username !== 'string' || typeof doc.password !== 'string' || doc.username === '') {
+    throw invalid(source, 'needs a username and a password (strings)');
+  }
+  const registry = typeof doc.registry === 'string' && doc.registry !== '' ? doc.registry : defaultRegistry;
+  if (registry === undefined) {
+    throw invalid(source, 'names no registry; add `registry: <host>` so the credentials are sent only there');
+  }
+  const key = normaliseRegistryKey(registry);
+  if (!key.host || key.host.includes('*') || !isRegistryKey(key)) {
+    throw invalid(source, `has a registry ${JSON.stringify(registry)} that is not a registry (host[:port][/repository path])`);
+  }
+  return [{ ...key, credentials: { username: doc.username, password: doc.password } }];
 }
 
 function entryCredentials(value: Record<string, unknown>, rawKey: string, source: string): Credentials | undefined {
@@ -147,17 +193,26 @@ function hostMatches(entry: CredentialEntry, host: string): boolean {
 }
 
 /**
- * Reads a mounted secret, re-reading it when the file changes (Kubernetes updates mounted secrets in place).
+ * Reads a mounted secret (`.dockerconfigjson`, else Connaisseur's `secret.yaml`), re-reading it when the file
+ * changes (Kubernetes updates mounted secrets in place).
  */
 export class DockerConfigFile {
-  private cached?: { mtimeMs: number; size: number; entries: CredentialEntry[] };
+  private cached?: { path: string; mtimeMs: number; size: number; entries: CredentialEntry[] };
 
-  constructor(readonly path: string, readonly secretName: string) {}
+  constructor(
+    readonly path: string,
+    readonly secretName: string,
+    /** Registry for a `secret.yaml` without `registry` (the validator's own host). */
+    private readonly defaultRegistry?: string,
+  ) {}
 
   entries(): CredentialEntry[] {
+    // Connaisseur reads secret.yaml first, then .dockerconfigjson.
+    const yamlPath = join(this.path, '..', 'secret.yaml');
+    const path = existsSync(yamlPath) ? yamlPath : this.path;
     let stat;
     try {
-      stat = statSync(this.path);
+      stat = statSync(path);
     } catch (err) {
       const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'cannot be read';
       throw new ImprimaturError(
@@ -166,15 +221,16 @@ export class DockerConfigFile {
         { path: this.path, secretName: this.secretName },
       );
     }
-    if (this.cached && this.cached.mtimeMs === stat.mtimeMs && this.cached.size === stat.size) return this.cached.entries;
+    if (this.cached && this.cached.path === path && this.cached.mtimeMs === stat.mtimeMs && this.cached.size === stat.size) return this.cached.entries;
     let text: string;
     try {
-      text = readFileSync(this.path, 'utf8');
+      text = readFileSync(path, 'utf8');
     } catch {
-      throw invalid(`${this.path} (secret "${this.secretName}")`, 'cannot be read');
+      throw invalid(`${path} (secret "${this.secretName}")`, 'cannot be read');
     }
-    const entries = parseDockerConfig(text, `${this.path} (secret "${this.secretName}")`);
-    this.cached = { mtimeMs: stat.mtimeMs, size: stat.size, entries };
+    const source = `${path} (secret "${this.secretName}")`;
+    const entries = path === yamlPath ? parseSecretYaml(text, source, this.defaultRegistry) : parseDockerConfig(text, source, true);
+    this.cached = { path, mtimeMs: stat.mtimeMs, size: stat.size, entries };
     return entries;
   }
 }

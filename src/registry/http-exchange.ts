@@ -96,7 +96,7 @@ function classifyNetworkError(registry: string, err: unknown, timeoutMs: number)
     return registryTls(registry, 'it does not speak TLS on this port; if it serves plain HTTP, list it in insecureRegistries', err);
   }
   if (code && TLS_CODE.test(code)) {
-    return registryTls(registry, `its certificate is not trusted (${code}); add the CA that issued it to the validator's "ca"`, err);
+    return registryTls(registry, `its certificate is not trusted (${code}); add the CA that issued it (PEM) to the validator's "cert"`, err);
   }
   switch (code) {
     case 'ECONNREFUSED':

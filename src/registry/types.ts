@@ -49,6 +49,8 @@ export interface RegistryClientOptions {
   fromWorkload?: boolean;
   /** Token-service hosts, besides each registry's own, that may receive the credentials (see credential-binding.ts). */
   tokenHosts?: readonly string[];
+  /** The registry a mounted Connaisseur `secret.yaml` without `registry` is for (a Notary validator's own host). */
+  defaultRegistry?: string;
   /** Registries allowed over plain HTTP (`host:port`). */
   insecureRegistries: string[];
   /** Directory with mounted secrets: `<secretsDir>/<secretName>/.dockerconfigjson`. Default `/app/secrets`. */

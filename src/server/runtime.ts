@@ -8,6 +8,8 @@ import { dirname, resolve } from 'node:path';
 import { templateFilesFingerprint } from '../alerting/template-files.js';
 import { createAlertDispatcher } from '../alerting/dispatcher.js';
 import { parseConfig } from '../config/load.js';
+import { templateDirsFromEnv } from '../config/load-context.js';
+import { applyLogSettings } from '../log.js';
 import { Engine } from '../admission/engine.js';
 import type { OwnerImages, ProofOutcome } from '../admission/child-approval.js';
 import { OwnerProofs } from '../admission/owner-proof.js';
@@ -87,7 +89,7 @@ export class Runtime {
 
   constructor(readonly file: string, private readonly options: RuntimeOptions) {
     this.file = resolve(file);
-    this.options = { ...options, templateDirs: options.templateDirs ?? process.env.IMPRIMATUR_TEMPLATE_DIRS?.split(':').filter(Boolean) };
+    this.options = { ...options, templateDirs: options.templateDirs ?? templateDirsFromEnv() };
     this.integrityKey = options.integrityKey ?? IntegrityKey.random();
     const text = readFileSync(this.file, 'utf8');
     this.current = this.build(text, this.inputsOf(text, undefined));
@@ -141,7 +143,11 @@ export class Runtime {
     this.current = next;
     old.retired = true;
     if (old.inflight === 0) void old.close();
-    this.options.logger.info({ file: this.file, validators: next.engine.config.validators.length, rules: next.engine.config.policy.length }, 'configuration reloaded');
+    const cfg = next.engine.config;
+    this.options.logger.info(
+      { file: this.file, validators: cfg.validators.length, rules: cfg.policy.length, detectionMode: cfg.features.detectionMode },
+      `configuration reloaded (detection mode ${cfg.features.detectionMode ? 'ON: denials are only warned about' : 'off: denials block'})`,
+    );
     this.recovered(true);
     for (const l of this.listeners) l(true);
     return { changed: true };
@@ -181,7 +187,10 @@ export class Runtime {
   }
 
   private build(text: string, inputs: string): Generation {
-    const config = parseConfig(text, this.file, { secretsDir: this.options.secretsDir, templateDirs: this.options.templateDirs });
+    const config = parseConfig(text, this.file, { mode: 'serve', secretsDir: this.options.secretsDir, templateDirs: this.options.templateDirs });
+    applyLogSettings(this.options.logger, config);
+    // Logged once per loaded config (a reload builds only when the file changed).
+    for (const w of config.warnings) this.options.logger.warn({ file: this.file, path: w.path }, `configuration warning: ${w.path ? `${w.path}: ` : ''}${w.message}`);
     const generation = hash(text);
     const { cache, observer, onAlertOutcome } = this.options;
     // The process's byte budget follows the configuration in force (it bounds the whole process).

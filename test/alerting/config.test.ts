@@ -150,7 +150,7 @@ describe('alerting: config checks', () => {
 
   it('createAlertDispatcher throws ConfigError for schema violations, with paths', () => {
     const attempt = () =>
-      createAlertDispatcher({ rejectRequest: { receivers: [{ template: 'slack', receiverUrl: URL_OK, priority: 9, colour: 'red' }] } }, { logger: silentLogger });
+      createAlertDispatcher({ rejectRequest: { receivers: [{ template: 'slack', receiverUrl: URL_OK, priority: -1, colour: 'red' }] } }, { logger: silentLogger });
     expect(attempt).to.throw(ConfigError);
     try {
       attempt();

@@ -62,7 +62,7 @@ describe('CLI (the built bin/imprimatur.js)', () => {
     const blocks = plain.stdout.split(/\n(?=\S)/);
     expect(blocks[0]).to.contain('  enforcement: enforce (default)').and.contain('  outcome:     DENIED [STATIC_DENY]');
     expect(blocks[1]).to.contain('  enforcement: detect (rule: with.enforcement is detect)').and.contain('  outcome:     DENIED (detection: admitted with a warning) [STATIC_DENY]');
-    expect(run('check-config', file).stdout).to.match(/, 2 rule\(s\), 0 alert receiver\(s\), 1 rule\(s\) in detection \(with\.enforcement: detect\)\n$/);
+    expect(run('check-config', file).stdout).to.match(/, 2 rule\(s\), 0 alert receiver\(s\), detection mode off, 1 rule\(s\) in detection \(with\.enforcement: detect\)\n$/);
     const ns = run('explain', '--config', file, '--json', '--namespace-mode', 'detect', 'quay.io/x/app:1');
     expect(JSON.parse(ns.stdout)[0].enforcement).to.deep.equal({ enforcement: 'detect', source: 'namespace' });
     expect(run('explain', '--config', file, '--namespace-mode', 'sometimes', 'x').status).to.equal(2);

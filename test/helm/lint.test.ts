@@ -16,6 +16,9 @@ import { createTestCertificates } from '../harness/tls.js';
 type Obj = Record<string, any>;
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'helm');
 const CONNAISSEUR_STYLE = join(FIXTURES, 'connaisseur-style-values.yaml');
+/** Connaisseur's chart's every key, and its integration-test overlays, in Connaisseur's format (issue 12). */
+const CONNAISSEUR_FILES = ['values.yaml', 'alerting-overlay.yaml', 'cosign-overlay.yaml', 'notaryv1-overlay.yaml', 'cert-overlay.yaml']
+  .map((f) => join(FIXTURES, '..', 'connaisseur', f));
 const load = (file: string): Obj[] => yaml.loadAll(readFileSync(file, 'utf8')) as Obj[];
 const certs = createTestCertificates();
 /** every-option-values.yaml with its TLS certificate filled in (deterministic renders: no generated certificate). */
@@ -103,6 +106,20 @@ for (const major of HELM_MAJORS) {
       expect(dep.spec.template.metadata.labels).to.include(k.podLabels);
       expect(findObject(objects, 'ServiceAccount').metadata.annotations).to.deep.equal(file['kubernetes'].serviceaccount.annotations);
       for (const w of findObject(objects, 'MutatingWebhookConfiguration').webhooks) expect(w).to.include({ failurePolicy: 'Fail', reinvocationPolicy: 'Never' });
+    });
+
+    it("takes a values file with every key of Connaisseur's chart, with its overlays (test/fixtures/connaisseur): lints clean, renders, loads", async () => {
+      const r = await lint(h, CONNAISSEUR_FILES);
+      expect(r.code, r.out).to.equal(0);
+      expect(r.out).to.not.match(/\[(WARNING|ERROR)\]/);
+      const objects = await h.template({ valueFiles: CONNAISSEUR_FILES });
+      const dep = findObject(objects, 'Deployment');
+      expect(dep.spec.template.spec.containers[0].image).to.equal('registry.example.com/platform/admission:v3.10.0');
+      expect(dep.spec.template.spec.tolerations[0]).to.include({ key: 'dedicated', value: 'security' });
+      const text = findObject(objects, 'ConfigMap', 'imprimatur-config').data['config.yaml'] as string;
+      // what check-config does with the values file: the chart's config, the pod-only parts as warnings
+      const config = parseConfig(text, 'config.yaml', { mode: 'check' });
+      expect(config.validators.length).to.be.greaterThan(2);
     });
 
     it('lints and renders every option set (every-option-values.yaml), and each alternative to one of them', async () => {

@@ -19,6 +19,8 @@ interface Case {
   winner: number | undefined;
   /** Indexes of the runners-up, most specific first (checked when given). */
   runnersUp?: number[];
+  /** Indexes of the runners-up as specific as the winner (checked when given). */
+  tied?: number[];
 }
 
 const table: Case[] = [
@@ -35,11 +37,13 @@ const table: Case[] = [
   // (c) longer pattern component, left to right
   { why: 'longer pattern component when prefixes tie', patterns: ['*', '*:*'], image: SAMPLE, winner: 1 },
   { why: 'longer first component when prefixes tie', patterns: ['*o/app', '*i*/app'], image: 'ghcr.io/app', winner: 1 },
-  // ties: the earlier rule wins
-  { why: 'identical patterns: the earlier wins', patterns: ['*', '*'], image: 'nginx', winner: 0, runnersUp: [1] },
-  { why: 'equally specific patterns: the earlier wins', patterns: ['*io/app', '*o*/app'], image: 'ghcr.io/app', winner: 0, runnersUp: [1] },
-  { why: 'equally specific patterns, other order: the earlier wins', patterns: ['*o*/app', '*io/app'], image: 'ghcr.io/app', winner: 0, runnersUp: [1] },
-  { why: 'the same pattern spelled two ways: the earlier wins', patterns: ['docker.io/library/nginx', 'nginx'], image: 'nginx', winner: 0, runnersUp: [1] },
+  // ties: the later rule wins (Connaisseur's MatchingRule keeps the later of two equal matches)
+  { why: 'identical patterns: the later wins', patterns: ['*', '*'], image: 'nginx', winner: 1, runnersUp: [0], tied: [0] },
+  { why: 'equally specific patterns: the later wins', patterns: ['*io/app', '*o*/app'], image: 'ghcr.io/app', winner: 1, runnersUp: [0], tied: [0] },
+  { why: 'equally specific patterns, other order: the later wins', patterns: ['*o*/app', '*io/app'], image: 'ghcr.io/app', winner: 1, runnersUp: [0], tied: [0] },
+  { why: 'the same pattern spelled two ways: the later wins', patterns: ['docker.io/library/nginx', 'nginx'], image: 'nginx', winner: 1, runnersUp: [0], tied: [0] },
+  { why: 'three equal rules: the last wins, the others follow latest first', patterns: ['*', '*', '*'], image: 'nginx', winner: 2, runnersUp: [1, 0], tied: [1, 0] },
+  { why: 'a more specific earlier rule still beats a later one', patterns: ['nginx', '*'], image: 'nginx', winner: 0, runnersUp: [1], tied: [] },
   // Docker Hub short names
   { why: 'docker.io/<one component> means docker.io/library/<component>', patterns: ['docker.io/library/*', 'docker.io/test:*'], image: 'test:tag', winner: 1, runnersUp: [0] },
   { why: 'docker.io/library/* matches an official image', patterns: ['*', 'docker.io/library/*'], image: 'nginx', winner: 1 },
@@ -72,6 +76,7 @@ describe('PolicyMatcher', () => {
       }
       expect(match?.rule).to.equal(policy[c.winner]);
       if (c.runnersUp !== undefined) expect(match?.runnersUp).to.deep.equal(c.runnersUp.map((i) => policy[i]));
+      if (c.tied !== undefined) expect(match?.tied).to.deep.equal(c.tied.map((i) => policy[i]));
     });
   }
 

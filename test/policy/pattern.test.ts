@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { parseImageReference } from '../../src/image/reference.js';
-import { checkPattern, compilePattern, normalizePattern, splitPattern } from '../../src/policy/pattern.js';
+import { checkPattern, compilePattern, normalizePattern, patternWarning, splitPattern } from '../../src/policy/pattern.js';
 
 const DIGEST = `sha256:${'0123456789abcdef'.repeat(4)}`;
 
@@ -75,15 +75,30 @@ describe('checkPattern', () => {
     ['ghcr.io//app', /empty path component/],
     ['/app', /empty path component/],
     ['ghcr.io/', /empty path component/],
-    ['MyOrg/app', /upper-case letters .* could never match/],
-    ['ghcr.io/Org/*', /upper-case letters/],
-    ['nginx@sha256:ABC*', /upper-case letters/],
+    ['http://registry.local:5000/app:*', /starts with "http:\/\/"; patterns have no scheme, .*"registry\.local:5000\/app:\*"/],
+    ['https://ghcr.io/org/*', /starts with "https:\/\/"/],
   ];
   for (const [pattern, problem] of unusable) {
     it(`refuses ${JSON.stringify(pattern)}`, () => {
       expect(checkPattern(pattern)).to.match(problem);
     });
   }
+
+  // Connaisseur accepts these (they never match); Imprimatur loads them with a warning.
+  const neverMatching: Array<[string, RegExp]> = [
+    ['MyOrg/app', /upper-case letters .* never matches/],
+    ['ghcr.io/Org/*', /upper-case letters/],
+    ['nginx@sha256:ABC*', /upper-case letters/],
+  ];
+  for (const [pattern, warning] of neverMatching) {
+    it(`accepts ${JSON.stringify(pattern)} with a warning that it never matches`, () => {
+      expect(checkPattern(pattern)).to.equal(undefined);
+      expect(patternWarning(pattern)).to.match(warning);
+    });
+  }
+  it('has no warning for an ordinary pattern', () => {
+    expect(patternWarning('ghcr.io/org/*')).to.equal(undefined);
+  });
 });
 
 describe('compilePattern', () => {

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir } from '../harness/temp-dirs.js';
 import { ImprimaturError } from '../../src/errors.js';
-import { findCredentials, matchingEntries, normaliseRegistryKey, parseDockerConfig, parseDockercfg } from '../../src/registry/credentials.js';
+import { findCredentials, isRegistryKey, matchingEntries, normaliseRegistryKey, parseDockerConfig, parseDockercfg } from '../../src/registry/credentials.js';
 import { createCredentialSource } from '../../src/registry/credential-binding.js';
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
@@ -85,6 +85,42 @@ describe('registry credentials from a dockerconfigjson secret', () => {
 
   it('refuses an "auth" that is not base64 of user:password', () => {
     expect(() => parseDockerConfig(JSON.stringify({ auths: { 'ghcr.io': { auth: b64('nocolon') } } }), 'f')).to.throw(/not base64 of user:password/);
+  });
+
+  it('refuses an entry that is not a registry (as Connaisseur does)', () => {
+    // a validator's own secret (strict keys, as Connaisseur reads it) is refused ...
+    expect(() => parseDockerConfig(JSON.stringify({ auths: { '[[]]\\': { auth: b64('u:p') } } }), 'f', true)).to.throw(ImprimaturError, /has an entry "\[\[\]\]\\\\" that is not a registry/);
+    expect(isRegistryKey(normaliseRegistryKey('registry.io/[]\\/repo'))).to.equal(false);
+    expect(isRegistryKey(normaliseRegistryKey('*.example.com:5000/team'))).to.equal(true);
+    // ... a workload's pull secret skips the entry, as the kubelet does, and keeps the others
+    const entries = parseDockerConfig(JSON.stringify({ auths: { '[[]]\\': { auth: b64('u:p') }, 'ghcr.io': { auth: b64('g:h') } } }), 'f');
+    expect(entries.map((e) => e.key)).to.deep.equal(['ghcr.io']);
+  });
+});
+
+describe("registry credentials in Connaisseur's formats", () => {
+  function secret(dir: string, name: string, files: Record<string, string>): void {
+    mkdirSync(join(dir, name));
+    for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, name, file), text);
+  }
+
+  it('reads secret.yaml (username, password, registry) — and prefers it over .dockerconfigjson, as Connaisseur', () => {
+    const dir = makeTempDir('secrets');
+    secret(dir, 'yaml-only', { 'secret.yaml': 'username: user\npassword: pass\nregistry: registry.example.com\n' });
+    const source = createCredentialSource({ secretName: 'yaml-only', secretsDir: dir });
+    expect(source.lookup('registry.example.com', 'app')).to.deep.equal({ username: 'user', password: 'pass' });
+    expect(source.lookup('ghcr.io', 'app'), 'never sent to another registry').to.equal(undefined);
+    secret(dir, 'both', { 'secret.yaml': 'username: yaml\npassword: y\nregistry: registry.example.com\n', '.dockerconfigjson': JSON.stringify({ auths: { 'registry.example.com': { auth: b64('json:j') } } }) });
+    expect(createCredentialSource({ secretName: 'both', secretsDir: dir }).lookup('registry.example.com', 'x')?.username).to.equal('yaml');
+  });
+
+  it('binds a secret.yaml without registry to the validator\'s own host (Notary), and refuses it when there is none', () => {
+    const dir = makeTempDir('secrets');
+    secret(dir, 'no-registry', { 'secret.yaml': 'username: user\npassword: pass\n' });
+    expect(createCredentialSource({ secretName: 'no-registry', secretsDir: dir, defaultRegistry: 'notary.example.com' }).lookup('notary.example.com', '')?.username).to.equal('user');
+    expect(() => createCredentialSource({ secretName: 'no-registry', secretsDir: dir }).lookup('ghcr.io', 'x')).to.throw(ImprimaturError, /names no registry; add `registry: <host>` so the credentials are sent only there/);
+    secret(dir, 'broken', { 'secret.yaml': 'username: []\npassword: {}\n' });
+    expect(() => createCredentialSource({ secretName: 'broken', secretsDir: dir }).lookup('ghcr.io', 'x')).to.throw(/needs a username and a password/);
   });
 });
 

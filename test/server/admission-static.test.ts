@@ -126,6 +126,26 @@ describe('webhook over real HTTPS with static validators', () => {
     expect(res.json.response.status.message).to.contain('has no image');
   });
 
+  for (const kind of ['Pod', 'Deployment', 'CronJob']) {
+    it(`denies a ${kind} without any container with code 400 and the reason (as Connaisseur), instead of admitting it unchecked`, async () => {
+      const res = await hook.post(review(kind, workload(kind, { containers: [] })));
+      expect(res.status).to.equal(200);
+      expect(res.json.response.allowed).to.equal(false);
+      expect(res.json.response.status.code).to.equal(400);
+      expect(res.json.response.status.message).to.match(/it has no containers \(.*containers is empty or missing\)/);
+    });
+  }
+
+  it('ignores what a CREATE carries as oldObject (Connaisseur sends "None" there in its test data)', async () => {
+    const r = review('Pod', workload('Pod', { containers: ['registry.k8s.io/pause:3.9'] }));
+    (r.request as Record<string, unknown>).oldObject = 'None';
+    const res = await hook.post(r);
+    expect(res.json.response.allowed).to.equal(true);
+    const upd = review('Pod', workload('Pod', { containers: ['registry.k8s.io/pause:3.9'] }), { operation: 'UPDATE' });
+    (upd.request as Record<string, unknown>).oldObject = 'None';
+    expect((await hook.post(upd)).status, 'an UPDATE needs a real old object').to.equal(400);
+  });
+
   describe('bad requests get a 4xx with a message, never a crash', () => {
     it('405 for GET /mutate', async () => {
       const res = await hook.post(undefined, { method: 'GET' });
@@ -154,12 +174,24 @@ describe('webhook over real HTTPS with static validators', () => {
       expect(res.status).to.equal(400);
       expect(res.json.error).to.match(/uid/);
     });
-    it('400 for admission.k8s.io/v1beta1', async () => {
+    it('answers admission.k8s.io/v1beta1 in v1beta1 (as Connaisseur; a webhook configuration may list it)', async () => {
+      for (const [image, allowed] of [['registry.k8s.io/pause:3.9', true], ['nginx', false]] as const) {
+        const r = review('Pod', workload('Pod', { containers: [image] }));
+        r.apiVersion = 'admission.k8s.io/v1beta1';
+        const res = await hook.post(r);
+        expect(res.status).to.equal(200);
+        expect(res.json.apiVersion).to.equal('admission.k8s.io/v1beta1');
+        expect(res.json.kind).to.equal('AdmissionReview');
+        expect(res.json.response.uid).to.equal((r.request as { uid: string }).uid);
+        expect(res.json.response.allowed).to.equal(allowed);
+      }
+    });
+    it('400 for another apiVersion, naming the ones answered', async () => {
       const r = review('Pod', workload('Pod', { containers: ['nginx'] }));
-      r.apiVersion = 'admission.k8s.io/v1beta1';
+      r.apiVersion = 'admission.k8s.io/v2';
       const res = await hook.post(r);
       expect(res.status).to.equal(400);
-      expect(res.json.error).to.match(/admissionReviewVersions/);
+      expect(res.json.error).to.match(/send admission\.k8s\.io\/v1 or admission\.k8s\.io\/v1beta1/);
     });
     it('400 for a body over 3 MiB', async () => {
       const big = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', pad: 'x'.repeat(3 * 1024 * 1024 + 10) });
@@ -234,6 +266,18 @@ features:
       const same = await hook.post(review('Deployment', workload('Deployment', { containers: ['nginx:1.25'] }), { operation: 'UPDATE', oldObject: old }));
       expect(same.json.response.allowed).to.equal(false);
       expect(same.json.response.status.message).to.contain('image "nginx:1.25" (rule "*:*", validator "deny"): denied by static validator "deny"');
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it('automaticUnchangedApproval never skips a static validator: a deny rule keeps denying an image that already runs (as Connaisseur)', async () => {
+    const hook = await startWebhook(CONFIG('features:\n  automaticUnchangedApproval: true\n'));
+    try {
+      const old = workload('Deployment', { containers: ['nginx:1.25', 'registry.k8s.io/pause:3.9'] });
+      const res = await hook.post(review('Deployment', workload('Deployment', { containers: ['nginx:1.25', 'registry.k8s.io/pause:3.9'] }), { operation: 'UPDATE', oldObject: old }));
+      expect(res.json.response.allowed).to.equal(false);
+      expect(res.json.response.status.message).to.contain('image "nginx:1.25" (rule "*:*", validator "deny")');
     } finally {
       await hook.close();
     }

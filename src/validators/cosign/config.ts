@@ -26,7 +26,7 @@ export interface CosignConfig {
   name: string;
   trustRoots: TrustRoot[];
   cert?: string;
-  auth: { secretName?: string; username?: string; password?: string; registries?: string[]; tokenHosts?: string[]; useKeychain?: boolean; fromWorkload?: boolean };
+  auth: { secretName?: string; username?: string; password?: string; registries?: string[]; registry?: string; tokenHosts?: string[]; useKeychain?: boolean; fromWorkload?: boolean };
   host: CosignHost;
 }
 

@@ -50,8 +50,10 @@ export const notaryV1ValidatorType: ValidatorType = {
       secretName: settings.secretName,
       username: settings.username,
       password: settings.password,
-      // username/password are for the Notary host and nothing else
-      registries: [settings.host],
+      // username/password are for the Notary host and nothing else (or for Connaisseur's auth.registry when set)
+      registries: [settings.registry ?? settings.host],
+      // a mounted Connaisseur secret.yaml without `registry` is for the Notary host
+      defaultRegistry: settings.host,
       tokenHosts: settings.tokenHosts,
       secretsDir: env.secretsDir,
       insecureRegistries: [], // Notary is always reached over HTTPS

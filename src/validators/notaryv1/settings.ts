@@ -15,6 +15,8 @@ export interface NotaryV1Settings {
   /** Token services on other hosts that may receive the credentials (the Notary host's own always may). */
   tokenHosts?: string[];
   password?: string;
+  /** With username/password: the registry they are bound to (default: sent to the Notary host only). */
+  registry?: string;
   trustRoots: PinnedRoot[];
 }
 
@@ -34,6 +36,9 @@ export function parsePinnedKey(pem: string): KeyObject {
   }
   const block = PEM_PUBLIC_KEY.exec(pem);
   if (!block) throw new Error('is not a PEM public key (-----BEGIN PUBLIC KEY-----)');
+  if (pem.replace(block[0], '').trim() !== '') {
+    throw new Error('has text before or after the PEM block (-----BEGIN PUBLIC KEY----- … -----END PUBLIC KEY-----); paste the key file unchanged');
+  }
   let key: KeyObject;
   try {
     key = createPublicKey(block[0]);
@@ -79,7 +84,7 @@ export function readSettings(config: ValidatorConfig, path: string): { settings?
       }
     });
   }
-  const auth = (config.auth ?? {}) as { secretName?: string; username?: string; password?: string; tokenHosts?: string[] };
+  const auth = (config.auth ?? {}) as { secretName?: string; username?: string; password?: string; registry?: string; tokenHosts?: string[] };
   if (problems.length > 0) return { problems };
   return {
     problems,
@@ -91,6 +96,7 @@ export function readSettings(config: ValidatorConfig, path: string): { settings?
       username: auth.username,
       password: auth.password,
       tokenHosts: auth.tokenHosts,
+      registry: auth.registry,
       trustRoots,
     },
   };

@@ -23,7 +23,7 @@ export interface NotationConfig {
   cert?: string;
   /** Whether CRLs and OCSP responders are contacted (default offline). */
   revocationCheck: 'offline' | 'online';
-  auth: { secretName?: string; username?: string; password?: string; registries?: string[]; tokenHosts?: string[]; useKeychain?: boolean; fromWorkload?: boolean };
+  auth: { secretName?: string; username?: string; password?: string; registries?: string[]; registry?: string; tokenHosts?: string[]; useKeychain?: boolean; fromWorkload?: boolean };
 }
 
 interface RawTrustRoot {

@@ -42,7 +42,8 @@ export const notationValidatorType: ValidatorType = {
       secretName: parsed.auth.secretName,
       username: parsed.auth.username,
       password: parsed.auth.password,
-      registries: parsed.auth.registries,
+      // Connaisseur's auth.registry is one registry
+      registries: parsed.auth.registries ?? (parsed.auth.registry ? [parsed.auth.registry] : undefined),
       tokenHosts: parsed.auth.tokenHosts,
       fromWorkload: parsed.auth.fromWorkload,
       insecureRegistries: env.insecureRegistries,

@@ -1,0 +1,119 @@
+/**
+ * JSON Schema of the `kubernetes:` section of a values file: how the chart runs Imprimatur. Every key the chart
+ * reads (helm/templates) is here, plus the keys of Connaisseur's chart that Imprimatur's chart accepts without
+ * using them (see connaisseur-keys.ts for the warning each one gets). Kubernetes objects passed through to a
+ * manifest unchanged (resources, securityContext, affinity, …) are described as objects only: the API server
+ * validates them when the chart is installed.
+ */
+
+type Schema = Record<string, unknown>;
+
+const object = (description: string): Schema => ({ type: 'object', description });
+const stringMap = (description: string): Schema => ({ type: 'object', additionalProperties: { type: 'string' }, description });
+const intOrPercent: Schema = { anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^[0-9]+%$' }] };
+
+const deployment: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    replicasCount: { type: 'integer', minimum: 0, description: 'Replicas of the webhook (default 3).' },
+    image: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        repository: { type: 'string', minLength: 1 },
+        tag: { type: ['string', 'number'], description: "Default: the chart's appVersion." },
+        digest: { type: 'string', description: 'sha256:…; wins over tag when set.' },
+      },
+    },
+    pullPolicy: { enum: ['Always', 'IfNotPresent', 'Never'] },
+    imagePullSecrets: { type: 'array', items: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } },
+    heapLimitMiB: { type: 'integer', minimum: 32, description: "V8 old-space limit (NODE_OPTIONS=--max-old-space-size); keep it below the memory limit." },
+    resources: object('Container resources (requests, limits).'),
+    securityContext: object('Container securityContext.'),
+    podSecurityContext: object('Pod securityContext.'),
+    affinity: object('Pod affinity; empty: a preferred anti-affinity over the release\'s pods.'),
+    tolerations: { type: 'array', items: { type: 'object' } },
+    nodeSelector: stringMap('Node labels the pods must run on.'),
+    tls: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        cert: { type: 'string', description: 'PEM serving certificate (with key).' },
+        key: { type: 'string', description: 'PEM private key of cert.' },
+        ca: { type: 'string', description: 'PEM CA for the webhook caBundle (default: cert).' },
+      },
+    },
+    envs: {
+      type: 'object',
+      additionalProperties: { type: ['string', 'number', 'boolean', 'object'] },
+      description: 'Environment variables of the webhook container: name → literal value, or {valueFrom: {secretKeyRef: {name, key}}}.',
+    },
+    podLabels: stringMap('Extra labels on the pods.'),
+    annotations: stringMap('Annotations on the Deployment.'),
+  },
+};
+
+const redis: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    url: { type: 'string', description: 'redis:// or rediss:// URL of a shared verification cache (the chart does not deploy Redis).' },
+    urlSecret: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { name: { type: 'string', minLength: 1 }, key: { type: 'string', minLength: 1 } },
+      description: 'A Secret holding the Redis URL: {name, key (default "url")}.',
+    },
+    // Connaisseur's chart deploys its own Redis; these keys are accepted and ignored (with a warning).
+    image: object("Connaisseur's Redis image: no effect (Imprimatur's chart does not deploy Redis)."),
+    pullPolicy: { type: 'string', description: 'Connaisseur only: no effect.' },
+    resources: object('Connaisseur only: no effect.'),
+    securityContext: object('Connaisseur only: no effect.'),
+    podSecurityContext: object('Connaisseur only: no effect.'),
+    tls: object('Connaisseur only: no effect (use a rediss:// URL and REDIS_CA_FILE).'),
+  },
+};
+
+export const kubernetesSchema: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'How the chart runs Imprimatur (deployment, service, webhook, …). Not read by the program.',
+  properties: {
+    deployment,
+    service: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { type: { enum: ['ClusterIP', 'NodePort', 'LoadBalancer'] }, port: { type: 'integer', minimum: 1, maximum: 65535 } },
+    },
+    serviceaccount: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { annotations: stringMap('Annotations on the ServiceAccount (e.g. a cloud IAM role).') },
+    },
+    webhook: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        failurePolicy: { enum: ['Fail', 'Ignore'] },
+        reinvocationPolicy: { enum: ['Never', 'IfNeeded'] },
+        timeoutSeconds: { type: 'integer', minimum: 1, maximum: 30 },
+        excludedNamespaces: { type: 'array', items: { type: 'string', minLength: 1 } },
+        allowNamespaceDetection: { type: 'boolean', description: 'Register the detect entry for namespaces labelled imprimatur.dev/webhook=detect (default true).' },
+      },
+    },
+    podDisruptionBudget: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { minAvailable: intOrPercent, maxUnavailable: intOrPercent },
+    },
+    redis,
+    alertTemplates: {
+      type: 'object',
+      additionalProperties: { type: 'string' },
+      propertyNames: { pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*\\.json(\\.hbs)?$', description: 'a template file name is <name>.json.hbs or <name>.json (letters, digits, ".", "_", "-")' },
+      description: 'Alert templates (file name <name>.json.hbs or <name>.json → content), mounted at /app/config/alert-templates.',
+    },
+    additionalLabels: stringMap('Extra labels on every object of the release.'),
+  },
+};
