@@ -54,6 +54,7 @@ const OPS: Record<string, Op> = {
   notify: al.opNotify,
   cosign: val.opCosign,
   notary: val.opNotary,
+  notation: val.opNotation,
   lookup: val.opLookup,
 };
 

@@ -29,6 +29,17 @@ function cosignRegistry(v: Vectors): Promise<FixtureRegistry> {
   return registry;
 }
 
+let notationRegistry: Promise<FixtureRegistry> | undefined;
+
+/** op notation: testdata/notation's signed image served by a static registry (Connaisseur's NotationMockRegistry). */
+export async function opNotation(c: Case, v: Vectors): Promise<Outcome> {
+  notationRegistry ??= startFixtureRegistry(v.path('testdata/notation'), ['sse-secure-systems/testimage']);
+  const reg = await notationRegistry;
+  const entry = v.document(c) as Record<string, unknown>;
+  const doc = { validators: [entry], policy: [{ pattern: '*', validator: entry.name, with: c.rule ?? {} }], insecureRegistries: [reg.host] };
+  return judge(c, await decide(doc, `${reg.host}/${String(c.image)}`));
+}
+
 let notary: Promise<{ host: string; ca: string; close(): Promise<void> }> | undefined;
 /** Serves trust_data/<image>/<role>.json at /v2/docker.io/library/<image>/_trust/tuf/<role>.json (Connaisseur's NotaryMock). */
 function notaryMock(v: Vectors) {
@@ -66,6 +77,7 @@ function goMarshal(raw: Buffer): Buffer | string {
 
 export async function closeServers(): Promise<void> {
   await (await registry)?.close();
+  await (await notationRegistry)?.close();
   await (await notary)?.close();
 }
 

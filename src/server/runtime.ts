@@ -144,10 +144,8 @@ export class Runtime {
     old.retired = true;
     if (old.inflight === 0) void old.close();
     const cfg = next.engine.config;
-    this.options.logger.info(
-      { file: this.file, validators: cfg.validators.length, rules: cfg.policy.length, detectionMode: cfg.features.detectionMode },
-      `configuration reloaded (detection mode ${cfg.features.detectionMode ? 'ON: denials are only warned about' : 'off: denials block'})`,
-    );
+    // detectionMode: whether denials block from now on (issue 19 item 10).
+    this.options.logger.info({ file: this.file, validators: cfg.validators.length, rules: cfg.policy.length, detectionMode: cfg.features.detectionMode }, 'configuration reloaded');
     this.recovered(true);
     for (const l of this.listeners) l(true);
     return { changed: true };

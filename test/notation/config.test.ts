@@ -33,8 +33,10 @@ ${rule}`;
 
 describe('notation validator configuration', () => {
   it('a Connaisseur values file with notation validators and rule options loads unchanged', () => {
-    const config = loadConfigFile(join(FIXTURES, 'connaisseur-values.yaml'));
+    // As check-config reads it (the registry Secret it names exists only in the cluster: a warning here).
+    const config = loadConfigFile(join(FIXTURES, 'connaisseur-values.yaml'), { mode: 'check' });
     expect(config.validators.map((v) => v.type)).to.include('notation');
+    expect(config.warnings.map((w) => w.path)).to.include('application.validators[2].auth.secretName');
     const rules = config.policy.filter((r) => r.validator === 'notation');
     expect(rules.map((r) => r.with.verificationLevel).filter(Boolean)).to.deep.equal(['permissive', 'audit']);
     expect(rules.some((r) => r.with.verifyTimestamp === 'afterCertExpiry')).to.equal(true);
