@@ -47,7 +47,7 @@ export function schemaProblems(errors: ErrorObject[] | null | undefined, prefix:
         problems.push({ path, message: Number(p.limit) === 1 ? 'is an empty list; add at least one entry or remove the key' : `needs at least ${String(p.limit)} entries` });
         break;
       case 'minLength':
-        problems.push({ path, message: Number(p.limit) === 1 ? 'is empty; write a value or remove the key' : `must have at least ${String(p.limit)} characters` });
+        problems.push({ path, message: Number(p.limit) === 1 ? 'must not be empty; write a value or remove the key' : `must have at least ${String(p.limit)} characters` });
         break;
       case 'minProperties':
         problems.push({ path, message: Number(p.limit) === 1 ? 'is empty; add at least one entry or remove the key' : `needs at least ${String(p.limit)} entries` });
