@@ -256,7 +256,7 @@ function ownerObject(kind: string, apiVersion: string, namespace: string, uid: s
 async function childDecision(c: Case, owner: Record<string, unknown> | 'down', image: string, ownerRef: Record<string, unknown>, features: Record<string, unknown>): Promise<{ outcome: string; detail: string }> {
   return withWebhook(
     { validators: [{ name: 'default', type: 'static', approve: true }], policy: [{ pattern: '*', validator: 'mock' }] },
-    { mocks: { mock: 'MockDenyValidator' }, features, setup: (running) => (running.runtime.ownerImages = childApproval(reader(owner), silentLogger)) },
+    { mocks: { mock: 'MockDenyValidator' }, features, setup: (running) => (running.runtime.ownerImages = childApproval({ reader: reader(owner), proofs: running.runtime.proofs, logger: silentLogger })) },
     async (w) => {
       const child = pod([image], undefined, undefined, { ownerReferences: [ownerRef] });
       const answer = await w.post(podReview(child));

@@ -150,7 +150,9 @@ async function decide(ctx: HandlerContext, { req, containers, signal, deadlineMs
   const bytes = new RequestBytes(processBytes, limits.bytesPerRequest);
 
   const unchanged = features.automaticUnchangedApproval && req.operation === 'UPDATE' ? previousImages(kind, req.oldObject) : new Set<string>();
-  const owned = features.automaticChildApproval && ctx.ownerImages ? await ctx.ownerImages(req, ctx.engine.generation, signal).catch(() => undefined) : undefined;
+  // With podsOnly the owners are never validated, so nothing they carry proves anything: no child approval (as Connaisseur).
+  const childApproval = features.automaticChildApproval && features.resourceValidationMode === 'all' && ctx.ownerImages;
+  const owned = childApproval ? await ctx.ownerImages!(req, ctx.engine.generation, signal).catch(() => undefined) : undefined;
   // The final object's pull secrets (in the validating pass too: a later webhook may have changed them), read once on
   // first use by a validator with auth.fromWorkload.
   const workload = ctx.engine.usesWorkloadCredentials

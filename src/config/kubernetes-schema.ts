@@ -4,6 +4,7 @@
  * using them (see connaisseur-keys.ts for the warning each one gets). Kubernetes objects passed through to a
  * manifest unchanged (resources, securityContext, affinity, …) are described as objects only: the API server
  * validates them when the chart is installed.
+ * A key added to helm/values.yaml must be added here too (test/config/values-file.test.ts fails until it is).
  */
 
 type Schema = Record<string, unknown>;
@@ -29,6 +30,7 @@ const deployment: Schema = {
     pullPolicy: { enum: ['Always', 'IfNotPresent', 'Never'] },
     imagePullSecrets: { type: 'array', items: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } },
     heapLimitMiB: { type: 'integer', minimum: 32, description: "V8 old-space limit (NODE_OPTIONS=--max-old-space-size); keep it below the memory limit." },
+    shutdownDelaySeconds: { type: 'integer', minimum: 0, description: 'On SIGTERM: seconds the webhook keeps answering while not ready, before it drains and exits.' },
     resources: object('Container resources (requests, limits).'),
     securityContext: object('Container securityContext.'),
     podSecurityContext: object('Pod securityContext.'),
@@ -108,6 +110,11 @@ export const kubernetesSchema: Schema = {
       properties: { minAvailable: intOrPercent, maxUnavailable: intOrPercent },
     },
     redis,
+    integrityKey: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { existingSecret: { type: 'string', description: 'Secret holding integrity.key (HMAC key of owner proofs and shared-cache entries); empty: the chart creates one.' } },
+    },
     alertTemplates: {
       type: 'object',
       additionalProperties: { type: 'string' },

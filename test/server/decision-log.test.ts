@@ -75,7 +75,9 @@ describe('every admission decision is logged once, with why', () => {
     const line = await decide(review('Deployment', workload('Deployment', { containers: ['ghcr.io/acme/app:1'] }), { operation: 'UPDATE', oldObject: old }));
     expect(line).to.include({ outcome: 'admitted', validated: false });
     expect(line.images).to.have.length(1);
-    expect((line.images as Array<Record<string, unknown>>)[0]).to.include({ image: 'ghcr.io/acme/app:1', outcome: 'skipped', reason: 'image unchanged since the previous version of the object (automaticUnchangedApproval)', skippedBecause: 'unchanged' });
+    const image = (line.images as Array<Record<string, unknown>>)[0]!;
+    expect(image).to.include({ image: 'ghcr.io/acme/app:1', outcome: 'skipped', skippedBecause: 'unchanged' });
+    expect(image.reason).to.match(/image unchanged since the previous version of the object/);
   });
 
   it('a child approval (automaticChildApproval), with the reason per image', async () => {
