@@ -5,6 +5,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { childApproval, type ObjectReader } from '../../src/admission/child-approval.js';
 import { containerImages } from '../../src/admission/workload.js';
 import { createResultStore } from '../../src/cache/index.js';
+import { IntegrityKey } from '../../src/integrity/key.js';
 import { silentLogger } from '../../src/log.js';
 import { startHttpReceiver } from '../../test/harness/http-receiver.js';
 import { isObject, sameJson, sameReference, type Case, type Vectors } from './cases.js';
@@ -303,7 +304,7 @@ export async function opCaching(c: Case): Promise<Outcome> {
 
 /** op cacheDown: the shared cache is unreachable; the image is still validated. */
 export async function opCacheDown(c: Case): Promise<Outcome> {
-  const cache = createResultStore({ REDIS_URL: 'redis://127.0.0.1:1', REDIS_TIMEOUT_MS: '50' }, silentLogger);
+  const cache = createResultStore({ REDIS_URL: 'redis://127.0.0.1:1', REDIS_TIMEOUT_MS: '50' }, silentLogger, { key: IntegrityKey.random() });
   const config = { validators: [{ name: 'default', type: 'static', approve: true }], policy: [{ pattern: '*', validator: 'mock' }] };
   try {
     return await withWebhook(config, { mocks: { mock: 'MockAllowValidator' }, cacheableMocks: true, cache }, async (w) => {

@@ -121,6 +121,14 @@ describe('Connaisseur compatibility: validators and rules', () => {
     expect(warningAt(load({ policy: [{ pattern: '*:*' }, { pattern: 'ghcr.io/MyOrg/*' }] }), 'policy[1].pattern')).to.match(/never matches; write it in lower case/);
   });
 
+  it("inline auth {username, password, registry} is Connaisseur's one-registry binding; without registry a cosign validator is refused, a notaryv1 one is bound to its host", () => {
+    const cosign = (auth: Record<string, unknown>) => ({ validators: [...STATIC, { name: 'c', type: 'cosign', auth, trustRoots: [{ name: 'default', key: KEY }] }] });
+    expect(load(cosign({ username: 'u', password: 'p', registry: 'registry.example.com' })).validators[2]!.auth).to.deep.include({ registry: 'registry.example.com' });
+    expect(refusal(cosign({ username: 'u', password: 'p' })).map((p) => [p.path, p.message.split(':')[0]])).to.deep.equal([['validators[2].auth.registries', 'is required with "username"']]);
+    expect(refusal(cosign({ username: 'u', password: 'p', registry: 'a.io', registries: ['a.io'] })).map((p) => p.message)).to.deep.equal(['sets both registry and registries; use one of them']);
+    load({ validators: [...STATIC, { name: 'n', type: 'notaryv1', host: 'notary.example.com', auth: { username: 'u', password: 'p' }, trustRoots: [{ name: 'default', key: KEY }] }] });
+  });
+
   it('no validators or no rules is refused, saying what is missing', () => {
     expect(refusal({ validators: [], policy: [{ pattern: '*' }] }).map((p) => [p.path, p.message])).to.deep.include(['validators', 'is empty; define at least one validator, e.g. {name: default, type: static, approve: false}']);
     expect(refusal({ policy: [] })[0]).to.deep.include({ path: 'policy' });
