@@ -115,6 +115,39 @@ export const kubernetesSchema: Schema = {
       additionalProperties: false,
       properties: { existingSecret: { type: 'string', description: 'Secret holding integrity.key (HMAC key of owner proofs and shared-cache entries); empty: the chart creates one.' } },
     },
+    events: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { enabled: { type: 'boolean', description: 'Kubernetes Events for denials in the request\'s namespace (default true).' } },
+    },
+    audit: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'In-cluster audit (docs/audit.md).',
+      properties: {
+        enabled: { type: 'boolean', description: 'Re-audit the covered namespaces from one replica (default false).' },
+        intervalSeconds: { type: 'integer', minimum: 30, description: 'Seconds between audits (default 600).' },
+        concurrency: { type: 'integer', minimum: 1, maximum: 64, description: 'Images verified at once during an audit (default 4).' },
+        policyReports: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            enabled: { type: 'boolean', description: 'Keep one PolicyReport per namespace current (default true).' },
+            installCRD: { type: 'boolean', description: 'Install the wgpolicyk8s.io PolicyReport CRD when the cluster has none (default true).' },
+          },
+        },
+      },
+    },
+    grafanaDashboard: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean', description: 'A ConfigMap with the Grafana dashboard for the dashboard sidecar (default false).' },
+        namespace: { type: 'string', description: 'Namespace of the ConfigMap (default: the release namespace).' },
+        labels: stringMap('Labels the sidecar selects on (default grafana_dashboard: "1").'),
+        annotations: stringMap('Annotations on the ConfigMap.'),
+      },
+    },
     alertTemplates: {
       type: 'object',
       additionalProperties: { type: 'string' },
