@@ -104,6 +104,17 @@ export const kubernetesSchema: Schema = {
         allowNamespaceDetection: { type: 'boolean', description: 'Register the detect entry for namespaces labelled imprimatur.dev/webhook=detect (default true).' },
       },
     },
+    networkPolicy: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Who may connect to the webhook port (docs/helm.md, "NetworkPolicy").',
+      properties: {
+        enabled: { type: 'boolean', description: 'A NetworkPolicy for the webhook pods (default true).' },
+        apiServer: { type: 'array', items: { type: 'object' }, description: 'NetworkPolicy peers the API server connects from (e.g. {ipBlock: {cidr: 10.0.0.0/24}}); empty: every address outside podCidrs.' },
+        podCidrs: { type: 'array', items: { type: 'string', minLength: 1 }, description: "The cluster's pod CIDRs, kept out when apiServer is empty." },
+        metrics: { type: 'array', items: { type: 'object' }, description: 'NetworkPolicy peers that scrape GET /metrics.' },
+      },
+    },
     podDisruptionBudget: {
       type: 'object',
       additionalProperties: false,
