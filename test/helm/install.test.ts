@@ -257,6 +257,23 @@ for (const version of KUBE_VERSIONS) {
           await h.ok(['uninstall', 'narrow', '-n', credsNs], k);
         });
 
+        it("installs a release from a Connaisseur values file (every key of Connaisseur's chart, test/fixtures/connaisseur) with an overlay", async () => {
+          const migratedNs = `migrated-${major}`;
+          await ensureNamespace(kube.kc, migratedNs, { 'imprimatur.dev/webhook': 'ignore' });
+          const valueFiles = ['values.yaml', 'cosign-overlay.yaml'].map((f) => `test/fixtures/connaisseur/${f}`);
+          // failurePolicy Ignore: this release has no running pods and must not block the other tests while installed
+          await h.ok(['install', 'migrated', CHART_DIR, '-n', migratedNs, ...h.valuesArgs({ valueFiles, set: { 'kubernetes.webhook.failurePolicy': 'Ignore' } })], k);
+          const objects = await releaseObjects(h, 'migrated', migratedNs);
+          for (const o of objects) {
+            expect(droppedFields(o, await stored(kube, o)), `${id(o)}: fields the API server dropped`).to.deep.equal([]);
+          }
+          const deployment = (await stored(kube, findObject(objects, 'Deployment'))) as Obj;
+          expect(deployment.spec.template.spec.containers[0].image).to.equal('registry.example.com/platform/admission:v3.10.0');
+          expect(deployment.spec.template.spec.tolerations[0]).to.include({ key: 'dedicated', value: 'security' });
+          await h.ok(['uninstall', 'migrated', '-n', migratedNs], k);
+          for (const o of objects) expect(await stored(kube, o), `${id(o)} removed`).to.equal(undefined);
+        });
+
         describe('namespaceSelector, with the installed webhook pointed at a denying test webhook', () => {
           let hook: Awaited<ReturnType<typeof denyingWebhook>>;
           before(async () => {

@@ -108,18 +108,24 @@ for (const major of HELM_MAJORS) {
       for (const w of findObject(objects, 'MutatingWebhookConfiguration').webhooks) expect(w).to.include({ failurePolicy: 'Fail', reinvocationPolicy: 'Never' });
     });
 
-    it("takes a values file with every key of Connaisseur's chart, with its overlays (test/fixtures/connaisseur): lints clean, renders, loads", async () => {
-      const r = await lint(h, CONNAISSEUR_FILES);
-      expect(r.code, r.out).to.equal(0);
-      expect(r.out).to.not.match(/\[(WARNING|ERROR)\]/);
-      const objects = await h.template({ valueFiles: CONNAISSEUR_FILES });
-      const dep = findObject(objects, 'Deployment');
-      expect(dep.spec.template.spec.containers[0].image).to.equal('registry.example.com/platform/admission:v3.10.0');
-      expect(dep.spec.template.spec.tolerations[0]).to.include({ key: 'dedicated', value: 'security' });
-      const text = findObject(objects, 'ConfigMap', 'imprimatur-config').data['config.yaml'] as string;
-      // what check-config does with the values file: the chart's config, the pod-only parts as warnings
-      const config = parseConfig(text, 'config.yaml', { mode: 'check' });
-      expect(config.validators.length).to.be.greaterThan(2);
+    it("takes a values file with every key of Connaisseur's chart, alone and with each overlay (test/fixtures/connaisseur): lints clean, renders, loads", async () => {
+      const [base, ...overlays] = CONNAISSEUR_FILES;
+      // custom template platform-chat.json: a file Connaisseur users kept in its chart (here: kubernetes.alertTemplates
+      // or alerting.templateDirectory, see the migration guide)
+      const templates = join(FIXTURES, '..', 'connaisseur', 'alert-templates');
+      for (const files of [[base!], ...overlays.map((o) => [base!, o])]) {
+        const r = await lint(h, files);
+        expect(r.code, `${files.join(' + ')}: ${r.out}`).to.equal(0);
+        expect(r.out).to.not.match(/\[(WARNING|ERROR)\]/);
+        const objects = await h.template({ valueFiles: files });
+        const dep = findObject(objects, 'Deployment');
+        expect(dep.spec.template.spec.containers[0].image).to.equal('registry.example.com/platform/admission:v3.10.0');
+        expect(dep.spec.template.spec.tolerations[0]).to.include({ key: 'dedicated', value: 'security' });
+        const text = findObject(objects, 'ConfigMap', 'imprimatur-config').data['config.yaml'] as string;
+        // check mode: registry Secrets only the pod has are warnings here
+        const config = parseConfig(text, 'config.yaml', { mode: 'check', templateDirs: [templates] });
+        expect(config.validators.length, files.join(' + ')).to.be.greaterThan(0);
+      }
     });
 
     it('lints and renders every option set (every-option-values.yaml), and each alternative to one of them', async () => {
