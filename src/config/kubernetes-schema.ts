@@ -11,7 +11,7 @@ type Schema = Record<string, unknown>;
 
 const object = (description: string): Schema => ({ type: 'object', description });
 const stringMap = (description: string): Schema => ({ type: 'object', additionalProperties: { type: 'string' }, description });
-const intOrPercent: Schema = { anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^[0-9]+%$' }] };
+const intOrPercent: Schema = { anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^[0-9]+%$' }], description: 'a number of pods (0 or more) or a percentage such as "50%"' };
 
 const deployment: Schema = {
   type: 'object',
@@ -29,7 +29,11 @@ const deployment: Schema = {
     },
     pullPolicy: { enum: ['Always', 'IfNotPresent', 'Never'] },
     imagePullSecrets: { type: 'array', items: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } },
-    heapLimitMiB: { type: 'integer', minimum: 32, description: "V8 old-space limit (NODE_OPTIONS=--max-old-space-size); keep it below the memory limit." },
+    heapLimitMiB: {
+      type: 'integer',
+      anyOf: [{ const: 0 }, { minimum: 32 }],
+      description: 'V8 old-space limit (NODE_OPTIONS=--max-old-space-size), at least 32; keep it below the memory limit. 0: no bound (then NODE_OPTIONS may be set in envs).',
+    },
     shutdownDelaySeconds: { type: 'integer', minimum: 0, description: 'On SIGTERM: seconds the webhook keeps answering while not ready, before it drains and exits.' },
     resources: object('Container resources (requests, limits).'),
     securityContext: object('Container securityContext.'),

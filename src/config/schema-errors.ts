@@ -24,9 +24,13 @@ function join(path: string, key: string): string {
 export function schemaProblems(errors: ErrorObject[] | null | undefined, prefix: string): ConfigProblem[] {
   const helm = prefix !== '';
   const problems: ConfigProblem[] = [];
+  // An `anyOf` (e.g. "0 or at least 32") is reported once, with its description, not branch by branch.
+  const anyOfs = (errors ?? []).filter((e) => e.keyword === 'anyOf');
+  const insideAnyOf = (e: ErrorObject) =>
+    e.keyword !== 'anyOf' && anyOfs.some((a) => a.instancePath === e.instancePath && e.schemaPath.startsWith(`${a.schemaPath}/`));
   for (const e of errors ?? []) {
     // `if`/`allOf` wrappers only repeat what the inner errors already say.
-    if (e.keyword === 'if' || e.keyword === 'allOf' || e.keyword === 'propertyNames') continue;
+    if (e.keyword === 'if' || e.keyword === 'allOf' || e.keyword === 'propertyNames' || insideAnyOf(e)) continue;
     const path = documentPath(prefix, e.instancePath);
     const p = e.params as Record<string, unknown>;
     switch (e.keyword) {
@@ -99,6 +103,11 @@ export function schemaProblems(errors: ErrorObject[] | null | undefined, prefix:
         } else {
           problems.push({ path, message: `${String((e.parentSchema as Record<string, unknown> | undefined)?.description ?? 'does not have one of the allowed forms')}` });
         }
+        break;
+      }
+      case 'anyOf': {
+        const hint = (e.parentSchema as Record<string, unknown> | undefined)?.description;
+        problems.push({ path, message: `is not allowed (got ${describe(e.data)})${hint ? `: ${String(hint)}` : ''}` });
         break;
       }
       default:

@@ -71,6 +71,8 @@ describe('values file: the kubernetes section has a real schema', () => {
     ['a webhook failurePolicy typo', { webhook: { failurePolicy: 'fail' } }, 'kubernetes.webhook.failurePolicy', /must be one of: "Fail", "Ignore"/],
     ['a timeout over the API server limit', { webhook: { timeoutSeconds: 60 } }, 'kubernetes.webhook.timeoutSeconds', /must be <= 30/],
     ['an unknown section', { ingress: {} }, 'kubernetes.ingress', /unknown key "ingress"/],
+    ['a heap bound too small to run', { deployment: { heapLimitMiB: 5 } }, 'kubernetes.deployment.heapLimitMiB', /^is not allowed \(got number 5\): V8 old-space limit .*at least 32.* 0: no bound/],
+    ['a PodDisruptionBudget that is neither a number nor a percentage', { podDisruptionBudget: { minAvailable: 'half' } }, 'kubernetes.podDisruptionBudget.minAvailable', /^is not allowed \(got string "half"\): a number of pods .* or a percentage/],
     ['an alert template that is not a template file name', { alertTemplates: { 'sysdig.txt': '{}' } }, 'kubernetes.alertTemplates', /./],
   ];
   for (const [what, kubernetes, path, message] of table) {
@@ -90,5 +92,7 @@ describe('values file: the kubernetes section has a real schema', () => {
     expect(validate({ application: APP, features: {} }), 'top-level features').to.equal(false);
     expect(validate({ application: APP, kubernetes: { deployment: { replicaCount: 3 } } }), 'kubernetes typo').to.equal(false);
     expect(validate({ application: APP, kubernetes: { redis: { image: { repository: 'redis' } } } }), 'Connaisseur redis keys are accepted').to.equal(true);
+    expect(validate({ application: APP, kubernetes: { deployment: { heapLimitMiB: 0 } } }), 'heapLimitMiB 0: no bound').to.equal(true);
+    expect(validate({ application: APP, kubernetes: { deployment: { heapLimitMiB: 5 } } }), 'heapLimitMiB 5').to.equal(false);
   });
 });
