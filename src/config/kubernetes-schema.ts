@@ -163,6 +163,18 @@ export const kubernetesSchema: Schema = {
         annotations: stringMap('Annotations on the ConfigMap.'),
       },
     },
+    workloadCredentials: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'RBAC for validators with auth.fromWorkload (docs/registry.md#credentials-from-the-workload).',
+      properties: {
+        namespaces: {
+          type: 'array',
+          items: { type: 'string', minLength: 1 },
+          description: 'Namespaces whose Secrets and ServiceAccounts the webhook may get (a RoleBinding in each); empty: every namespace (a ClusterRoleBinding).',
+        },
+      },
+    },
     alertTemplates: {
       type: 'object',
       additionalProperties: { type: 'string' },

@@ -39,6 +39,7 @@ const HOMES: Record<string, string> = {
   podDisruptionBudget: 'kubernetes',
   redis: 'kubernetes',
   alertTemplates: 'kubernetes',
+  workloadCredentials: 'kubernetes',
   additionalLabels: 'kubernetes',
   // kubernetes.deployment:
   replicasCount: 'kubernetes.deployment',
