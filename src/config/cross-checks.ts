@@ -69,6 +69,11 @@ export function checkValidators(
   return problems;
 }
 
+/** Each validator type's load-time warnings; call only once `checkValidators` found no problem. */
+export function validatorWarnings(configs: ValidatorConfig[], prefix: string, env: Omit<ValidatorEnvironment, 'path' | 'logger'>): ConfigProblem[] {
+  return configs.flatMap((config, i) => findValidatorType(config.type)?.warnings?.(config, { ...env, path: validatorPath(prefix, i), logger: silentLogger }) ?? []);
+}
+
 /** Applies rule defaults and checks each rule against the validators it names. */
 export function checkPolicy(
   raw: Array<Record<string, unknown>>,

@@ -10,7 +10,7 @@ import { authSecretProblems, insecureRegistryProblems } from './environment-chec
 import { loadContext, type ContextOptions, type LoadContext } from './load-context.js';
 import { applicationSchema, applicationSectionSchema } from './schema.js';
 import { schemaProblems } from './schema-errors.js';
-import { checkValidators, checkPolicy } from './cross-checks.js';
+import { checkValidators, checkPolicy, validatorWarnings } from './cross-checks.js';
 import { canonicaliseEnums, logSettings } from './settings.js';
 import { kubernetesSection, topLevelProblems } from './values-file.js';
 import type { AppConfig, Features, Limits, PolicyRule, ValidatorConfig } from './types.js';
@@ -139,6 +139,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
   const log = logSettings(app, helm ? 'application' : '');
   warnings.push(...log.warnings);
   if (problems.length > 0) throw new ConfigError(file, byPath(problems));
+  warnings.push(...validatorWarnings(validatorConfigs, prefix, env));
 
   return {
     file,

@@ -101,6 +101,11 @@ export interface ValidatorType {
    * Returns problems with paths below `env.path`; an empty list means valid.
    */
   check?(config: ValidatorConfig, env: ValidatorEnvironment): ConfigProblem[];
+  /**
+   * Load-time warnings for a valid config (it loads, but a word is due, e.g. a trust root that accepts any signer).
+   * Paths below `env.path`. check-config and explain print them; serve logs them once per loaded config.
+   */
+  warnings?(config: ValidatorConfig, env: ValidatorEnvironment): ConfigProblem[];
   /** Load-time checks for a rule's `with` block against this validator's config. `path` is e.g. `application.policy[1].with`. */
   checkRuleOptions?(options: RuleOptions, config: ValidatorConfig, path: string): ConfigProblem[];
   create(config: ValidatorConfig, env: ValidatorEnvironment): Validator;

@@ -1,5 +1,6 @@
 /** Loading notation validator configs: Connaisseur's format unchanged, trustedIdentities, and the messages for bad ones. */
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfigFile, parseConfig } from '../../src/config/load.js';
@@ -7,7 +8,10 @@ import { ConfigError } from '../../src/errors.js';
 import { parseNotationConfig, notationWarnings } from '../../src/validators/notation/config.js';
 import { identityProblem, parseTrustedIdentities, suggestedIdentity } from '../../src/validators/notation/trusted-identities.js';
 import { parsePemBundle } from '../../src/validators/notation/certificates.js';
+import { Runtime } from '../../src/server/runtime.js';
+import { captureLogger } from '../alerting/helpers.js';
 import { indentPem } from '../support/configs.js';
+import { writeTempConfig } from '../support/webhook.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'notation');
 const signer = readFileSync(join(FIXTURES, 'signer.crt'), 'utf8');
@@ -128,6 +132,58 @@ ${indentPem(signer, 10)}
     // a self-signed signing certificate (generate-test) pins exactly one signer: no warning for the implicit default
     expect(notationWarnings(parseNotationConfig({ ...base, trustRoots: [{ name: 'leaf', cert: signer }] }), 'v')).to.deep.equal([]);
     expect(notationWarnings(parseNotationConfig({ ...base, trustRoots: [{ name: 'ca', cert: tsaRoot, trustedIdentities: ['x509.subject: C=DE, ST=Berlin, O=X'] }] }), 'v')).to.deep.equal([]);
+  });
+
+  it('the "any identity" warning is a config warning: printed by check-config (exit 0) and explain, logged once by serve', () => {
+    const values = `application:
+  validators:
+    - name: deny
+      type: static
+      approve: false
+    - name: acme
+      type: notation
+      trustRoots:
+        - name: ca
+          cert: |
+${indentPem(tsaRoot, 12)}
+        - name: everyone
+          cert: |
+${indentPem(tsaRoot, 12)}
+          trustedIdentities: ["*"]
+        - name: leaf
+          cert: |
+${indentPem(signer, 12)}
+  policy:
+    - pattern: "*:*"
+      validator: deny
+    - pattern: "registry.acme.example/*"
+      validator: acme
+      with:
+        trustRoot: ca
+`;
+    const file = writeTempConfig(values, 'values.yaml');
+    const expected = [
+      `warning: ${file}: application.validators[1].trustRoots[0].trustedIdentities: trust root "ca" has no trustedIdentities, so any signing certificate its CA issued is accepted (Connaisseur's behaviour); list the signers as "x509.subject: C=…, ST=…, O=…, CN=…", or write ["*"] to accept any on purpose`,
+      `warning: ${file}: application.validators[1].trustRoots[1].trustedIdentities: trust root "everyone" accepts any signing certificate its CA issued (trustedIdentities: ["*"]); list the signers as "x509.subject: C=…, ST=…, O=…, CN=…" unless that is intended`,
+    ];
+    const bin = join(import.meta.dirname, '..', '..', 'bin', 'imprimatur.js');
+    const env = { ...process.env, IMPRIMATUR_LOG_LEVEL: 'silent' };
+    const check = spawnSync(process.execPath, [bin, 'check-config', file], { encoding: 'utf8', env });
+    expect(check.status, check.stderr).to.equal(0);
+    expect(check.stderr.trim().split('\n')).to.deep.equal(expected);
+    expect(check.stdout).to.contain('2 warning(s)');
+    const explain = spawnSync(process.execPath, [bin, 'explain', '--config', file, 'nginx:1.27'], { encoding: 'utf8', env });
+    expect(explain.stderr.trim().split('\n')).to.include.members(expected);
+    // serve: once per loaded config, not once per validator instance built from it
+    const log = captureLogger();
+    const runtime = new Runtime(file, { logger: log.logger, reloadPollMs: 0 });
+    try {
+      const logged = log.lines.filter((l) => String(l.msg).includes('trustedIdentities'));
+      expect(logged.map((l) => l.msg)).to.deep.equal(expected.map((e) => `configuration warning: ${e.slice(`warning: ${file}: `.length)}`));
+      expect(logged.every((l) => l.level === 40)).to.equal(true);
+    } finally {
+      void runtime.close();
+    }
   });
 
   it('the commented notation example in helm/values.yaml, uncommented with real certificates, loads', () => {

@@ -31,12 +31,11 @@ export const notationValidatorType: ValidatorType = {
     }
     return problems;
   },
+  warnings(config: ValidatorConfig, env: ValidatorEnvironment): ConfigProblem[] {
+    return notationWarnings(parseNotationConfig(config), env.path);
+  },
   create(config: ValidatorConfig, env: ValidatorEnvironment): Validator {
     const parsed = parseNotationConfig(config);
-    for (const w of notationWarnings(parsed, env.path)) env.logger.warn({ validator: parsed.name, path: w.path }, w.message);
-    if (parsed.auth.useKeychain) {
-      env.logger.warn({ validator: parsed.name }, 'auth.useKeychain is not supported; the registry is accessed without credentials unless auth.secretName or auth.username is set');
-    }
     const client = createRegistryClient({
       ca: parsed.cert,
       secretName: parsed.auth.secretName,
