@@ -71,11 +71,11 @@ describe('notation validator: registry with a private TLS CA and credentials (ce
     expect(r.ok && r.digest).to.equal(image.digest);
   });
 
-  it('without the registry CA: denied, TLS verification stays on', async () => {
+  it('without the registry CA: denied, TLS verification stays on and the denial says to set cert', async () => {
     const r = await verdict({ auth: { secretName: 'private-pull' } });
     expect(r.ok).to.equal(false);
     expect(r.ok || r.code).to.equal('REGISTRY_TLS');
-    expect(r.ok || r.message).to.contain('certificate is not trusted');
+    expect(r.ok || r.message).to.contain('certificate is not trusted').and.contain('add the CA that issued it (PEM) to the validator\'s "cert"');
   });
 
   it('auth.fromWorkload: the credentials the engine chose for this verification (a workload\'s pull secret) reach the registry; without a choice, none do', async () => {
