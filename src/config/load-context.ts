@@ -12,8 +12,7 @@
  * Template directories are found the same way in both modes: IMPRIMATUR_TEMPLATE_DIRS (what the chart sets), then
  * the shipped templates.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConfigProblem } from '../errors.js';
@@ -74,14 +73,28 @@ export function chartEnvironment(kubernetes: unknown): { literal: Record<string,
   return { literal, fromSecrets };
 }
 
-/** Writes the chart's inline alert templates to a directory on this machine (one per content), and returns it. */
+/** Directories made for the chart's inline templates, removed when the process exits. */
+const madeDirs = new Map<string, string>();
+let cleanupRegistered = false;
+
+/**
+ * Writes the chart's inline alert templates to a fresh private directory on this machine (one per content, made
+ * with mkdtemp: a directory someone else created beforehand in the shared temp directory is never used), and
+ * returns it. Removed at exit.
+ */
 function materialiseTemplates(templates: Record<string, unknown>): string {
   const files = Object.entries(templates).filter((e): e is [string, string] => typeof e[1] === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(e[0]));
-  const hash = createHash('sha256').update(JSON.stringify(files)).digest('hex').slice(0, 16);
-  const dir = join(tmpdir(), `imprimatur-chart-templates-${hash}`);
-  if (!existsSync(dir)) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    for (const [name, text] of files) writeFileSync(join(dir, name), text);
+  const key = JSON.stringify(files);
+  const made = madeDirs.get(key);
+  if (made !== undefined && existsSync(made)) return made;
+  const dir = mkdtempSync(join(tmpdir(), 'imprimatur-chart-templates-'));
+  for (const [name, text] of files) writeFileSync(join(dir, name), text, { flag: 'wx' });
+  madeDirs.set(key, dir);
+  if (!cleanupRegistered) {
+    cleanupRegistered = true;
+    process.once('exit', () => {
+      for (const d of madeDirs.values()) rmSync(d, { recursive: true, force: true });
+    });
   }
   return dir;
 }

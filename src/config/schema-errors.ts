@@ -40,7 +40,7 @@ export function schemaProblems(errors: ErrorObject[] | null | undefined, prefix:
       case 'additionalProperties': {
         const key = String(p.additionalProperty);
         const allowed = Object.keys(((e.parentSchema as Record<string, unknown>)?.properties as object) ?? {});
-        const hint = placementHint(key, path, helm);
+        const hint = placementHint(key, path, helm) ?? renamedHint(key, allowed, path);
         problems.push({
           path: join(path, key),
           message: `unknown key "${key}"${hint ? ` here; ${hint}` : allowed.length ? `; allowed keys here: ${allowed.join(', ')}` : ''}`,
@@ -115,6 +115,18 @@ export function schemaProblems(errors: ErrorObject[] | null | undefined, prefix:
     }
   }
   return dedupe(problems);
+}
+
+/** Names users write for a key that is called differently here (one name for each thing, everywhere). */
+const RENAMED: Record<string, { to: string; what: string }> = {
+  ca: { to: 'cert', what: 'the CA (PEM) that issued the registry\'s TLS certificate' },
+  caCert: { to: 'cert', what: 'the CA (PEM) that issued the registry\'s TLS certificate' },
+};
+
+function renamedHint(key: string, allowed: string[], path: string): string | undefined {
+  const renamed = RENAMED[key];
+  if (!renamed || !allowed.includes(renamed.to)) return undefined;
+  return `${renamed.what} goes in "${renamed.to}": write ${join(path, renamed.to)}`;
 }
 
 /** For `oneOf: [{required: [a]}, {required: [b]}]`: [a, b]; otherwise undefined. */

@@ -25,6 +25,8 @@ const BROKEN: Array<[string, string, string, RegExp]> = [
   ['unknown validator type', `validators:\n  - name: a\n    type: magic\npolicy: []`, 'validators[0].type', /unknown validator type "magic"/],
   ['notation validator without trust roots', `validators:\n  - name: a\n    type: notation\npolicy: []`, 'validators[0].trustRoots', /required/],
   ['static without approve', `validators:\n  - name: a\n    type: static\npolicy: []`, 'validators[0].approve', /required/],
+  ['a registry CA under "ca" (the key is "cert", issue 19 item 8)', `validators:\n  - name: a\n    type: notaryv1\n    host: notary.example.com\n    ca: x\n    trustRoots: []\npolicy: []`, 'validators[0].ca',
+    /^unknown key "ca" here; the CA \(PEM\) that issued the registry's TLS certificate goes in "cert": write validators\[0\]\.cert$/],
   ['unknown key in static validator', `validators:\n  - name: a\n    type: static\n    approve: true\n    key: x\npolicy: []`, 'validators[0].key', /unknown key "key"/],
   ['duplicate validator names', `${V}  - name: allow\n    type: static\n    approve: false\npolicy: []`, 'validators[2].name', /duplicate validator name "allow"/],
   ['rule without pattern', `${V}policy:\n  - validator: allow`, 'policy[0].pattern', /required/],

@@ -35,6 +35,8 @@ describe('registry client: TLS and the insecure-registry list', () => {
       expect(err.code).to.equal('REGISTRY_TLS');
       expect(err.message).to.contain(`registry ${tlsRegistry.host}`);
       expect(err.message).to.contain('not trusted');
+      // One name for the CA everywhere: the validator key is `cert` (issue 19 item 8).
+      expect(err.message).to.contain(`add the CA that issued it (PEM) to the validator's "cert"`);
     } finally {
       await client.close();
     }

@@ -84,6 +84,11 @@ describe('serve: SIGTERM drains requests in flight, closes Redis and exits', fun
     const served = await serve(cosignConfig(registry, world.key, { expirySeconds: 30 }), { REDIS_URL: redis.url });
     const dispatcher = new Agent({ connect: { ca: served.ca } });
     try {
+      // The start line says whether denials block (issue 19 item 10).
+      const logged = Date.now() + 5000; // the JSON log is written asynchronously, after the plain "listening on" line
+      while (!served.logs.some((l) => String(l.line.msg).startsWith('listening')) && Date.now() < logged) await new Promise((r) => setTimeout(r, 20));
+      const started = served.logs.find((l) => String(l.line.msg).startsWith('listening'));
+      expect(started?.line, served.logs.map((l) => JSON.stringify(l.line)).join('\n')).to.include({ msg: 'listening (detection mode off: denials block)', detectionMode: false });
       // Connected to Redis: one client besides redis-cli itself.
       const deadline = Date.now() + 5000;
       while (!/cmd=(?!client)/.test(redis.cli('CLIENT', 'LIST').replace(/.*cmd=client.*\n?/g, ''))) {
