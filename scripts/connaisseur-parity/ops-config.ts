@@ -10,7 +10,7 @@ import { parseImageReference, withDigest } from '../../src/image/reference.js';
 import { PolicyMatcher } from '../../src/policy/matcher.js';
 import { compilePattern, normalizePattern } from '../../src/policy/pattern.js';
 import { compareSpecificity, measureSpecificity } from '../../src/policy/specificity.js';
-import { normaliseRegistryKey } from '../../src/registry/credentials.js';
+import { isRegistryKey, normaliseRegistryKey } from '../../src/registry/credentials.js';
 import { isObject, mergeValues, sameReference, type Case, type Vectors } from './cases.js';
 
 export interface Outcome {
@@ -38,11 +38,15 @@ export function scratchDir(): string {
   return scratch;
 }
 
-function expectLoad(c: Case, loaded: { config?: AppConfig; error?: string }): Outcome {
+function expectLoad(c: Case, loaded: { config?: AppConfig; error?: string; paths?: string[] }): Outcome {
   const e = (c.expect ?? {}) as Record<string, unknown>;
   const ok = loaded.config !== undefined;
   if (ok !== e.ok) return { ok: false, detail: ok ? 'Imprimatur loads it; Connaisseur refuses it' : `Imprimatur refuses it: ${loaded.error}` };
-  if (!loaded.config) return { ok: true, detail: `refused: ${loaded.error?.split('\n')[0]}` };
+  // `at`: the refusal must be about that place (Connaisseur's reason), not only about something else in the file.
+  if (!loaded.config && typeof e.at === 'string' && !(loaded.paths ?? []).some((p) => p === e.at || p.startsWith(`${e.at as string}.`) || p.startsWith(`${e.at as string}[`))) {
+    return { ok: false, detail: `refused, but not at ${e.at}: ${loaded.error}` };
+  }
+  if (!loaded.config) return { ok: true, detail: `refused: ${loaded.error?.split('\n').find((l) => typeof e.at !== 'string' || l.includes(`: ${e.at as string}`)) ?? loaded.error}` };
   const cfg = loaded.config;
   const checks: Array<[string, unknown, unknown]> = [
     ['validators', e.validators, cfg.validators.length],
@@ -253,12 +257,9 @@ export function opNotaryGun(c: Case): Outcome {
 /** op registryKey: a registry key of a credentials file (`https://index.docker.io/v1/` …). */
 export function opRegistryKey(c: Case): Outcome {
   const e = c.expect as { key?: string; error?: boolean };
-  let key: string;
-  try {
-    key = normaliseRegistryKey(String(c.input)).key;
-  } catch (err) {
-    return { ok: e.error === true, detail: `refused: ${(err as Error).message}` };
-  }
+  const normalised = normaliseRegistryKey(String(c.input));
+  if (!normalised.host || !isRegistryKey(normalised)) return { ok: e.error === true, detail: `refused: ${JSON.stringify(c.input)} is not a registry` };
+  const key = normalised.key;
   if (e.error) return { ok: false, detail: `accepted as ${key}` };
   return { ok: sameReference(`${key}/`, `${e.key}/`), detail: key };
 }
