@@ -46,7 +46,11 @@ export function opAlertingLoad(c: Case, v: Vectors): Outcome {
     alerting = Object.fromEntries(Object.entries(r).map(([k, list]) => [k, { receivers: list }]));
   }
   const loaded = loadDocument({ validators: [{ name: 'default', type: 'static', approve: true }], policy: [{ pattern: '*' }], alerting });
-  if (!loaded.config) return { ok: e.ok === false, detail: `refused: ${loaded.error?.split('\n')[0]}` };
+  const at = (c.expect as { at?: string }).at;
+  if (!loaded.config && at !== undefined && !(loaded.paths ?? []).some((p) => p === at || p.startsWith(`${at}.`) || p.startsWith(`${at}[`))) {
+    return { ok: false, detail: `refused, but not at ${at}: ${loaded.error}` };
+  }
+  if (!loaded.config) return { ok: e.ok === false, detail: `refused: ${loaded.error?.split('\n').find((l) => at === undefined || l.includes(`: ${at}`)) ?? loaded.error}` };
   if (!e.ok) return { ok: false, detail: 'Imprimatur loads it' };
   const parsed = parseAlertingConfig(loaded.config.alerting, 'alerting', {}).config!;
   const admit = parsed.receivers.filter((r) => r.decision === 'admit');

@@ -77,7 +77,7 @@ interface Job {
   uid: string;
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false });
+const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
 const validateSchema = ajv.compile(alertingSchema);
 
 function describe(r: ReceiverConfig): string {

@@ -86,6 +86,13 @@ describe('alerting: Connaisseur templates and receivers', () => {
     expect(() => createAlertDispatcher({ admitRequest: { receivers: [receiver('slack', { priority: -1 })] } }, { logger: silentLogger })).to.throw(ConfigError, /priority: must be >= 0/);
   });
 
+  it('a receiver URL without http(s) or a template name that is not a file name is refused, quoting the value (Connaisseur TestSendError)', () => {
+    expect(() => createAlertDispatcher({ admitRequest: { receivers: [receiver('slack', { receiverUrl: 'ptth://localhost:8080' })] } }, { logger: silentLogger }))
+      .to.throw(ConfigError, /receivers\[0\]\.receiverUrl: "ptth:\/\/localhost:8080" is not valid: http\(s\) URL the alert is POSTed to\./);
+    expect(() => createAlertDispatcher({ admitRequest: { receivers: [receiver("doesn't_exist")] } }, { logger: silentLogger }))
+      .to.throw(ConfigError, /receivers\[0\]\.template: "doesn't_exist" is not valid: Template name/);
+  });
+
   it('empty payloadFields or customHeaders are refused, as Connaisseur\'s validation does', () => {
     try {
       createAlertDispatcher({ admitRequest: { receivers: [receiver('slack', { payloadFields: {}, customHeaders: [] })] } }, { logger: silentLogger });
