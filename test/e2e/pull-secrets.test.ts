@@ -34,7 +34,7 @@ import { startRegistry, type TestRegistry } from '../harness/registry.js';
 import { makeTempDir } from '../harness/temp-dirs.js';
 import { indentPem } from '../support/configs.js';
 import { startWebhook, type TestWebhook } from '../support/webhook.js';
-import { header, refusal, registerWebhook, storedImages, waitUntilWebhookActive, webhookCaPem, workload, type Extra } from './helpers.js';
+import { header, refusal, registerWebhook, storedImages, useServer, waitUntilWebhookActive, webhookCaPem, workload, type Extra } from './helpers.js';
 
 const ALICE = { user: 'alice', password: 'basic:pass' };
 const BOB = { user: 'bob', password: 'token-pass' };
@@ -104,6 +104,7 @@ describe('e2e: registry credentials from the workload (auth.fromWorkload)', func
     [kube, basic, token, redis, alerts] = await Promise.all([
       startKubeApiServer(), startRegistry({ htpasswd: ALICE }), startRegistry({ token: true, htpasswd: BOB }), startRedis(), startHttpReceiver(),
     ]);
+    useServer(kube); // the CronJob API version this API server serves (other suites may have set another)
     recording = await startHttpFront({
       upstream: basic.directUrl,
       intercept: async (req, forward) => {
