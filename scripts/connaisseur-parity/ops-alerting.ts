@@ -18,6 +18,7 @@ function event(decision: 'admit' | 'reject', message = ''): AdmissionEvent {
     decision,
     admitted: decision === 'admit',
     detectionMode: false,
+    dryRun: false,
     operation: 'CREATE',
     kind: 'Pod',
     namespace: 'default',

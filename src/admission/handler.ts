@@ -204,6 +204,7 @@ async function decide(ctx: HandlerContext, { req, containers, signal, deadlineMs
     decision: denied.length > 0 ? 'reject' : 'admit',
     admitted: allowed,
     detectionMode: allowed && denied.length > 0,
+    dryRun: req.dryRun === true,
     operation: req.operation,
     kind,
     namespace: req.namespace ?? '',

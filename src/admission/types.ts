@@ -48,6 +48,11 @@ export interface AdmissionEvent {
   admitted: boolean;
   /** True when the verdict is `reject` but detection mode admitted the request (with a warning). */
   detectionMode: boolean;
+  /**
+   * The API server asked for a dry run (`kubectl … --dry-run=server`): nothing is persisted. Alerts still go out,
+   * marked `dry_run`, so a probe shows what the SOC would receive; Kubernetes Events are not written.
+   */
+  dryRun: boolean;
   operation: string;
   kind: string;
   namespace: string;

@@ -5,10 +5,10 @@
 import type { AdmissionEvent } from '../admission/types.js';
 import { eventImages } from './variables.js';
 
-/** Same decision, namespace, images and per-image reasons → same key. */
+/** Same decision, dry run or not, namespace, images and per-image reasons → same key (a dry run never hides a real request). */
 export function dedupeKey(event: AdmissionEvent): string {
   const reasons = event.results.map((r) => `${r.image}\u0000${r.outcome}\u0000${r.reason}`).sort();
-  return JSON.stringify([event.decision, event.detectionMode, event.namespace, eventImages(event).sort(), reasons]);
+  return JSON.stringify([event.decision, event.detectionMode, event.dryRun, event.namespace, eventImages(event).sort(), reasons]);
 }
 
 interface Entry {

@@ -46,7 +46,7 @@ const receiverSchema = {
       minimum: 0,
       maximum: 86400,
       default: 0,
-      description: 'Suppress identical alerts (same decision, namespace, images and reason) within this many seconds.',
+      description: 'Suppress identical alerts (same decision, dry run or not, namespace, images and reason) within this many seconds.',
     },
   },
 };

@@ -88,6 +88,8 @@ export interface AlertVariables {
   admitted: boolean;
   /** The request was admitted only because detection mode is on (decision `reject`, admitted `true`). */
   detection_mode: boolean;
+  /** The request was a dry run (`--dry-run=server`): nothing was created or changed. */
+  dry_run: boolean;
   operation: string;
   kind: string;
   name: string;

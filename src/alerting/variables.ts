@@ -24,6 +24,7 @@ export function alertMessage(event: AdmissionEvent, suppressedCount: number, ded
   } else {
     text = 'Imprimatur admitted a request';
   }
+  if (event.dryRun) text += ' (dry run: nothing was created or changed)';
   if (event.message) text += `: ${event.message}`;
   if (suppressedCount > 0) {
     text += ` (${suppressedCount} identical alert${suppressedCount === 1 ? '' : 's'} suppressed in the previous ${dedupeSeconds}s)`;
@@ -85,6 +86,7 @@ export function buildVariables(event: AdmissionEvent, ctx: VariableContext): Ale
     decision: event.decision,
     admitted: event.admitted,
     detection_mode: event.detectionMode,
+    dry_run: event.dryRun,
     operation: event.operation,
     kind: event.kind,
     name: event.name,

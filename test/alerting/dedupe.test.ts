@@ -51,10 +51,11 @@ describe('alerting: dedupe', () => {
     expect(rx.requests).to.have.length(3);
   });
 
-  it('keys on decision, namespace, images and reasons (not pod name or uid)', () => {
+  it('keys on decision, dry run, namespace, images and reasons (not pod name or uid)', () => {
     const base = makeEvent();
     expect(dedupeKey(makeEvent({ uid: 'x', name: 'other', user: 'bob' }))).to.equal(dedupeKey(base));
     expect(dedupeKey(makeEvent({ decision: 'admit' }))).not.to.equal(dedupeKey(base));
+    expect(dedupeKey(makeEvent({ dryRun: true })), 'a dry run never suppresses the real request').not.to.equal(dedupeKey(base));
     expect(dedupeKey(makeEvent({ results: [imageResult('registry.example/app:2')] }))).not.to.equal(dedupeKey(base));
   });
 

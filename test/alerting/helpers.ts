@@ -20,6 +20,7 @@ export function makeEvent(overrides: Partial<AdmissionEvent> = {}): AdmissionEve
     decision: 'reject',
     admitted: false,
     detectionMode: false,
+    dryRun: false,
     operation: 'CREATE',
     kind: 'Pod',
     namespace: 'team-a',

@@ -132,6 +132,31 @@ describe('alerts through POST /mutate (real HTTP receivers)', () => {
     }
   });
 
+  it('a dry run (kubectl --dry-run=server) is alerted like the real request, marked dry_run, and never suppresses it', async () => {
+    const hook = await startWebhook(config(admit.url, reject.url).replace('template: slack', 'template: sysdig').replace(`receiverUrl: ${reject.url}\n`, `receiverUrl: ${reject.url}\n        dedupeSeconds: 300\n`));
+    try {
+      const request = review('Pod', workload('Pod', { containers: ['quay.io/someone/app:1.0'] }, 'web'));
+      (request.request as Record<string, unknown>).dryRun = true;
+      const dry = await hook.post(request);
+      expect(dry.json.response.allowed).to.equal(false);
+      const [first] = await reject.waitForRequests(1);
+      const probe = (first!.json as any).events[0];
+      expect(probe.output_fields).to.include({ name: 'web', decision: 'reject', dry_run: 'true', admitted: 'false' });
+      expect(probe.tags).to.include('dry-run');
+      expect(probe.output).to.match(/^Imprimatur rejected a request \(dry run: nothing was created or changed\): Imprimatur denied Pod team-a\/web/);
+
+      const real = await hook.post(review('Pod', workload('Pod', { containers: ['quay.io/someone/app:1.0'] }, 'web')));
+      expect(real.json.response.allowed).to.equal(false);
+      const events = await reject.waitForRequests(2);
+      const ev = (events[1]!.json as any).events[0];
+      expect(ev.output_fields, 'the real request is not deduplicated against its dry run').to.include({ dry_run: 'false', decision: 'reject' });
+      expect(ev.tags).not.to.include('dry-run');
+      expect(ev.output).to.match(/^Imprimatur rejected a request: /);
+    } finally {
+      await hook.close();
+    }
+  });
+
   it('namespace and rule detection send the same alert as global detection (rejectRequest, detection_mode true, admitted true)', async () => {
     const fieldsOf = async (yamlText: string, path: string): Promise<Record<string, unknown>> => {
       const before = reject.requests.length;
