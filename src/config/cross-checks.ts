@@ -152,7 +152,8 @@ function checkRuleAgainstValidator(
     warnings.push({ path: `${path}.trustRoot`, message: `has no effect: validator "${config.name}" of type ${config.type} has no trust roots` });
   }
   const roots = config.trustRoots?.map((r) => r.name);
-  if (roots && options.trustRoot !== '*' && !roots.includes(options.trustRoot)) {
+  // With no trust roots at all, the validator entry itself is reported (trustRoots is empty); nothing to say here.
+  if (roots && roots.length > 0 && options.trustRoot !== '*' && !roots.includes(options.trustRoot)) {
     problems.push(
       userWith.trustRoot === undefined
         ? { path, message: `validator "${config.name}" has no trust root named "default", which this rule relies on; set with.trustRoot to one of: ${roots.join(', ')}, or "*" for all` }

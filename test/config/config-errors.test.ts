@@ -66,6 +66,15 @@ describe('config: broken configurations are refused with the file, the path and 
     });
   }
 
+  it('a validator without trust roots is reported once, at its trustRoots (not again at each rule using it)', () => {
+    try {
+      parseConfig('validators:\n  - name: default\n    type: cosign\n    trustRoots: []\npolicy:\n  - pattern: "*:*"\n', 'c.yaml');
+      expect.fail('should be refused');
+    } catch (err) {
+      expect((err as ConfigError).problems.map((p) => `${p.path}: ${p.message}`)).to.deep.equal(['validators[0].trustRoots: is an empty list; add at least one entry or remove the key']);
+    }
+  });
+
   it('prefixes paths with application. for a Helm values file', () => {
     const text = `kubernetes:\n  deployment:\n    replicasCount: 3\napplication:\n${V.trimEnd().replace(/^/gm, '  ')}\n  policy:\n    - pattern: "*:*"\n    - pattern: "x/*"\n      validator: ghost\n`;
     try {
