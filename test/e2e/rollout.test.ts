@@ -296,8 +296,10 @@ for (const version of KUBE_VERSIONS) {
       expect(staged.warnings[0]).to.match(/^detection mode \(namespace\): would deny image/);
       const blocked = await until('a blocking-mode alert', async () => rx.requests.map((a) => (a.json as Obj).events[0])
         .find((e) => e.output_fields.detection_mode === 'false' && e.output_fields.images === images.fresh));
-      expect(blocked.output).to.match(/^Imprimatur rejected a request: Imprimatur denied Pod apps\/imprimatur-probe/);
+      // The probe is a server-side dry run: the alert says so (dry_run) and is tagged dry-run.
+      expect(blocked.output).to.match(/^Imprimatur rejected a request \(dry run: nothing was created or changed\): Imprimatur denied Pod apps\/imprimatur-probe/);
       expect(blocked.tags).to.not.include('detection-mode');
+      expect(blocked.tags).to.include('dry-run');
     });
 
     it('§6 roll back: helm rollback to the detection revision, then forward again', async () => {
