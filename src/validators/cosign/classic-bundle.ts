@@ -54,39 +54,54 @@ export function rekorEntry(raw: string): { entry: TransparencyLogEntry } | { pro
   };
 }
 
+/** Keyless material and Rekor entry from a signature layer's annotations (`.sig`, `.att` and referrer layers). */
+export interface LayerAnnotations {
+  certificate?: string;
+  chain?: string;
+  rekorBundle?: string;
+}
+
+/**
+ * A v0.1 bundle of `content` with the layer's Rekor entry and, when `withCertificate`, its signing certificate
+ * and (untrusted) chain; otherwise a public-key hint (the trust root's key is supplied by the verifier).
+ */
+export function layerBundle(annotations: LayerAnnotations, withCertificate: boolean, content: Bundle['content']): { bundle: Bundle } | { problem: string } {
+  const tlogEntries: TransparencyLogEntry[] = [];
+  if (annotations.rekorBundle) {
+    const parsed = rekorEntry(annotations.rekorBundle);
+    if ('problem' in parsed) return parsed;
+    tlogEntries.push(parsed.entry);
+  }
+  let material: Bundle['verificationMaterial']['content'];
+  if (withCertificate && annotations.certificate) {
+    let certs: Buffer[];
+    try {
+      certs = [...pemCertificates(annotations.certificate).slice(0, 1), ...(annotations.chain ? pemCertificates(annotations.chain) : [])];
+    } catch (err) {
+      return { problem: `certificate annotation cannot be parsed (${(err as Error).message})` };
+    }
+    if (certs.length === 0) return { problem: 'certificate annotation holds no PEM certificate' };
+    material = { $case: 'x509CertificateChain', x509CertificateChain: { certificates: certs.map((rawBytes) => ({ rawBytes })) } };
+  } else {
+    material = { $case: 'publicKey', publicKey: { hint: KEY_HINT } };
+  }
+  const bundle = {
+    mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1',
+    verificationMaterial: { content: material, tlogEntries, timestampVerificationData: { rfc3161Timestamps: [] } },
+    content,
+  } as unknown as Bundle;
+  return { bundle };
+}
+
 /**
  * The bundle of a classic signature. `keyless`: with its certificate and chain (annotations);
  * otherwise with a public-key hint (the trust root's key is supplied by the verifier).
  */
 export function classicToBundle(candidate: ClassicCandidate, keyless: boolean): { bundle: Bundle } | { problem: string } {
   if (!candidate.payload || !candidate.signature) return { problem: candidate.problem ?? 'no signature' };
-  const tlogEntries: TransparencyLogEntry[] = [];
-  if (candidate.rekorBundle) {
-    const parsed = rekorEntry(candidate.rekorBundle);
-    if ('problem' in parsed) return parsed;
-    tlogEntries.push(parsed.entry);
-  }
-  let content: Bundle['verificationMaterial']['content'];
-  if (keyless) {
-    if (!candidate.certificate) return { problem: 'not a keyless signature (no dev.sigstore.cosign/certificate annotation)' };
-    let certs: Buffer[];
-    try {
-      certs = [...pemCertificates(candidate.certificate).slice(0, 1), ...(candidate.chain ? pemCertificates(candidate.chain) : [])];
-    } catch (err) {
-      return { problem: `certificate annotation cannot be parsed (${(err as Error).message})` };
-    }
-    if (certs.length === 0) return { problem: 'certificate annotation holds no PEM certificate' };
-    content = { $case: 'x509CertificateChain', x509CertificateChain: { certificates: certs.map((rawBytes) => ({ rawBytes })) } };
-  } else {
-    content = { $case: 'publicKey', publicKey: { hint: KEY_HINT } };
-  }
-  const bundle = {
-    mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1',
-    verificationMaterial: { content, tlogEntries, timestampVerificationData: { rfc3161Timestamps: [] } },
-    content: {
-      $case: 'messageSignature',
-      messageSignature: { messageDigest: { algorithm: 1 /* SHA2_256 */, digest: sha256(candidate.payload) }, signature: candidate.signature },
-    },
-  } as unknown as Bundle;
-  return { bundle };
+  if (keyless && !candidate.certificate) return { problem: 'not a keyless signature (no dev.sigstore.cosign/certificate annotation)' };
+  return layerBundle(candidate, keyless, {
+    $case: 'messageSignature',
+    messageSignature: { messageDigest: { algorithm: 1 /* SHA2_256 */, digest: sha256(candidate.payload) }, signature: candidate.signature },
+  } as unknown as Bundle['content']);
 }

@@ -8,6 +8,7 @@ import type { ValidatorConfig } from '../../config/types.js';
 import { anchoredRegex, type KeylessIdentity } from './identity.js';
 import { parsePublicKey, type TrustedKey } from './keys.js';
 import { buildTrust, type SigstoreTrust } from './trust.js';
+import type { RegistryAuth } from '../registry-access.js';
 
 export type { KeylessIdentity } from './identity.js';
 
@@ -26,7 +27,7 @@ export interface CosignConfig {
   name: string;
   trustRoots: TrustRoot[];
   cert?: string;
-  auth: { secretName?: string; username?: string; password?: string; registries?: string[]; registry?: string; tokenHosts?: string[]; useKeychain?: boolean; fromWorkload?: boolean };
+  auth: RegistryAuth;
   host: CosignHost;
 }
 

@@ -4,9 +4,8 @@
  * Rekor entry of its `dev.sigstore.cosign/bundle` annotation, so that it is verified exactly like a
  * DSSE bundle (bundle-verify.ts for keys, keyless.ts for Fulcio identities).
  */
-import type { Bundle, TransparencyLogEntry } from '@sigstore/bundle';
-import { KEY_HINT, rekorEntry } from './classic-bundle.js';
-import { pemCertificates } from './trust.js';
+import type { Bundle } from '@sigstore/bundle';
+import { layerBundle, type LayerAnnotations } from './classic-bundle.js';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -40,43 +39,15 @@ export function parseEnvelope(body: Buffer): { envelope: DsseEnvelope } | { prob
 }
 
 /** Keyless material and Rekor entry from the layer annotations. */
-export interface EnvelopeAnnotations {
-  certificate?: string;
-  chain?: string;
-  rekorBundle?: string;
-}
+export type EnvelopeAnnotations = LayerAnnotations;
 
 /**
  * The bundle of an envelope: with the signing certificate (and untrusted chain) when the layer carries
  * one (keyless), else with a public-key hint (the trust root's key is supplied by the verifier).
  */
 export function envelopeToBundle(envelope: DsseEnvelope, annotations: EnvelopeAnnotations): { bundle: Bundle } | { problem: string } {
-  const tlogEntries: TransparencyLogEntry[] = [];
-  if (annotations.rekorBundle) {
-    const parsed = rekorEntry(annotations.rekorBundle);
-    if ('problem' in parsed) return parsed;
-    tlogEntries.push(parsed.entry);
-  }
-  let content: Bundle['verificationMaterial']['content'];
-  if (annotations.certificate) {
-    let certs: Buffer[];
-    try {
-      certs = [...pemCertificates(annotations.certificate).slice(0, 1), ...(annotations.chain ? pemCertificates(annotations.chain) : [])];
-    } catch (err) {
-      return { problem: `certificate annotation cannot be parsed (${(err as Error).message})` };
-    }
-    if (certs.length === 0) return { problem: 'certificate annotation holds no PEM certificate' };
-    content = { $case: 'x509CertificateChain', x509CertificateChain: { certificates: certs.map((rawBytes) => ({ rawBytes })) } };
-  } else {
-    content = { $case: 'publicKey', publicKey: { hint: KEY_HINT } };
-  }
-  const bundle = {
-    mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1',
-    verificationMaterial: { content, tlogEntries, timestampVerificationData: { rfc3161Timestamps: [] } },
-    content: {
-      $case: 'dsseEnvelope',
-      dsseEnvelope: { payload: envelope.payload, payloadType: envelope.payloadType, signatures: [{ sig: envelope.signature, keyid: envelope.keyid }] },
-    },
-  } as unknown as Bundle;
-  return { bundle };
+  return layerBundle(annotations, annotations.certificate !== undefined, {
+    $case: 'dsseEnvelope',
+    dsseEnvelope: { payload: envelope.payload, payloadType: envelope.payloadType, signatures: [{ sig: envelope.signature, keyid: envelope.keyid }] },
+  } as unknown as Bundle['content']);
 }

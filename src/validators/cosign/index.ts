@@ -5,7 +5,7 @@
  */
 import type { ConfigProblem } from '../../errors.js';
 import type { RuleOptions, ValidatorConfig } from '../../config/types.js';
-import { createRegistryClient } from '../../registry/client.js';
+import { validatorRegistryClient } from '../registry-access.js';
 import type { Validator, ValidatorEnvironment, ValidatorType } from '../types.js';
 import { checkCosignConfig, parseCosignConfig } from './config.js';
 import { checkAttestationOptions } from './attestation-options.js';
@@ -31,19 +31,7 @@ export const cosignValidatorType: ValidatorType = {
     if (parsed.auth.useKeychain) {
       env.logger.warn({ validator: parsed.name }, 'auth.useKeychain is not supported; the registry is accessed without credentials unless auth.secretName or auth.username is set');
     }
-    const client = createRegistryClient({
-      ca: parsed.cert,
-      secretName: parsed.auth.secretName,
-      username: parsed.auth.username,
-      password: parsed.auth.password,
-      // Connaisseur's auth.registry is one registry
-      registries: parsed.auth.registries ?? (parsed.auth.registry ? [parsed.auth.registry] : undefined),
-      tokenHosts: parsed.auth.tokenHosts,
-      fromWorkload: parsed.auth.fromWorkload,
-      insecureRegistries: env.insecureRegistries,
-      secretsDir: env.secretsDir,
-      logger: env.logger,
-    });
+    const client = validatorRegistryClient(parsed.cert, parsed.auth, env);
     return new CosignValidator(parsed, client);
   },
 };

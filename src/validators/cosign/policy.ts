@@ -2,7 +2,7 @@
  * Multi-signature policy of a rule (`with.trustRoot`, `threshold`, `required`): which trust roots are
  * consulted, and whether the set of trust roots that produced a valid signature satisfies the rule.
  */
-import type { ConfigProblem } from '../../errors.js';
+import { ImprimaturError, type ConfigProblem } from '../../errors.js';
 import type { RuleOptions, ValidatorConfig } from '../../config/types.js';
 
 export interface SignaturePolicy {
@@ -42,6 +42,16 @@ export function resolvePolicy(options: RuleOptions, trustRootNames: string[]): S
   const required = optionList(options.required) ?? [];
   const threshold = optionInt(options.threshold) ?? (required.length > 0 ? required.length : trustRootNames.length);
   return { trustRoots: [...trustRootNames], threshold: Math.max(1, threshold), required, all: true };
+}
+
+/** The trust roots a resolved policy consults, in its order; a name the validator does not have is TRUST_ROOT_UNKNOWN. */
+export function policyTrustRoots<T extends { name: string }>(validator: string, trustRoots: readonly T[], policy: SignaturePolicy): T[] {
+  const roots = policy.trustRoots.map((name) => trustRoots.find((r) => r.name === name));
+  const unknown = policy.trustRoots.filter((_, i) => !roots[i]);
+  if (unknown.length > 0) {
+    throw new ImprimaturError('TRUST_ROOT_UNKNOWN', `validator "${validator}" has no trust root "${unknown.join('", "')}"; use one of: ${trustRoots.map((r) => r.name).join(', ')}, or "*" for all`);
+  }
+  return roots as T[];
 }
 
 /** Load-time check of a rule's `with` block against the validator's trust roots. */

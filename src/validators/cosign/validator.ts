@@ -16,12 +16,13 @@ import { attestationDenial, checkAttestations } from './attestations.js';
 import { attestationFrom, findClassicAttestations } from './att-tag.js';
 import { findClassicSignatures } from './classic.js';
 import type { CosignConfig } from './config.js';
-import { decide, resolvePolicy } from './policy.js';
+import { decide, policyTrustRoots, resolvePolicy } from './policy.js';
 import { failedRootsSummary, policySummary, rootFailureSummary, verifiedFormats, type CosignRecord } from './record.js';
 import { findReferrerSignatures, SIGNATURE_ARTIFACT_TYPE } from './referrer-signatures.js';
 import { LayerBudget } from './signature-layers.js';
 import { attachOnlineEntries } from './rekor-online.js';
 import { verifyTrustRoot, type CandidateSet } from './verify-candidates.js';
+import { digestToVerify } from '../registry-access.js';
 
 export class CosignValidator implements Validator {
   readonly type = 'cosign';
@@ -51,18 +52,10 @@ export class CosignValidator implements Validator {
     const names = this.config.trustRoots.map((r) => r.name);
     const policy = resolvePolicy(options, names);
     record.policy = policySummary(policy);
-    const roots = policy.trustRoots.map((name) => this.config.trustRoots.find((r) => r.name === name));
-    const unknown = policy.trustRoots.filter((_, i) => !roots[i]);
-    if (unknown.length > 0) {
-      throw new ImprimaturError('TRUST_ROOT_UNKNOWN', `validator "${this.name}" has no trust root "${unknown.join('", "')}"; use one of: ${names.join(', ')}, or "*" for all`);
-    }
+    const roots = policyTrustRoots(this.name, this.config.trustRoots, policy);
 
     const repo: RepositoryRef = { registry: image.registry, repository: image.repository };
-    // The runtime pulls by digest when one is given (even with a tag): verify that digest.
-    const digest = await this.client.resolveDigest(repo, image.digest ?? image.tag ?? 'latest', ctx.signal);
-    if (image.digest && digest !== image.digest) {
-      throw new ImprimaturError('DIGEST_MISMATCH', `registry ${image.registry} resolved ${image.original} to ${digest}, not the pinned digest; the registry is not trustworthy`);
-    }
+    const digest = await digestToVerify(this.client, image, ctx.signal);
     record.digest = digest;
 
     const requirements = attestationRequirements(options, names);
@@ -100,7 +93,7 @@ export class CosignValidator implements Validator {
     if (bundles.candidates.some((c) => c.bundle?.content.$case === 'messageSignature' && !c.problem)) {
       set.manifest = (await this.client.getManifest(repo, digest, ctx.signal)).body;
     }
-    record.trustRoots = roots.map((root) => verifyTrustRoot(root!, set));
+    record.trustRoots = roots.map((root) => verifyTrustRoot(root, set));
     ctx.logger.debug({ validator: this.name, image: image.original, digest, trustRoots: record.trustRoots }, 'cosign verification');
 
     const signedBy = record.trustRoots.filter((r) => r.verified).map((r) => r.name);

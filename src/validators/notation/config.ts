@@ -7,6 +7,7 @@ import type { ConfigProblem } from '../../errors.js';
 import type { ValidatorConfig } from '../../config/types.js';
 import { isSelfSigned, parsePemBundle, type ParsedCertificate } from './certificates.js';
 import { parseTrustedIdentities, type TrustedIdentities } from './trusted-identities.js';
+import type { RegistryAuth } from '../registry-access.js';
 
 export interface NotationTrustRoot {
   name: string;
@@ -23,7 +24,7 @@ export interface NotationConfig {
   cert?: string;
   /** Whether CRLs and OCSP responders are contacted (default offline). */
   revocationCheck: 'offline' | 'online';
-  auth: { secretName?: string; username?: string; password?: string; registries?: string[]; registry?: string; tokenHosts?: string[]; useKeychain?: boolean; fromWorkload?: boolean };
+  auth: RegistryAuth;
 }
 
 interface RawTrustRoot {

@@ -5,7 +5,7 @@
  */
 import type { ConfigProblem } from '../../errors.js';
 import type { RuleOptions, ValidatorConfig } from '../../config/types.js';
-import { createRegistryClient } from '../../registry/client.js';
+import { validatorRegistryClient } from '../registry-access.js';
 import type { Validator, ValidatorEnvironment, ValidatorType } from '../types.js';
 import { checkPolicyOptions } from '../cosign/policy.js';
 import { checkNotationConfig, notationWarnings, parseNotationConfig } from './config.js';
@@ -36,19 +36,7 @@ export const notationValidatorType: ValidatorType = {
   },
   create(config: ValidatorConfig, env: ValidatorEnvironment): Validator {
     const parsed = parseNotationConfig(config);
-    const client = createRegistryClient({
-      ca: parsed.cert,
-      secretName: parsed.auth.secretName,
-      username: parsed.auth.username,
-      password: parsed.auth.password,
-      // Connaisseur's auth.registry is one registry
-      registries: parsed.auth.registries ?? (parsed.auth.registry ? [parsed.auth.registry] : undefined),
-      tokenHosts: parsed.auth.tokenHosts,
-      fromWorkload: parsed.auth.fromWorkload,
-      insecureRegistries: env.insecureRegistries,
-      secretsDir: env.secretsDir,
-      logger: env.logger,
-    });
+    const client = validatorRegistryClient(parsed.cert, parsed.auth, env);
     return new NotationValidator(parsed, client, parsed.revocationCheck === 'online' ? new OnlineRevocation() : offlineRevocation);
   },
 };

@@ -4,7 +4,7 @@ import type { ImageReference } from '../../image/types.js';
 import type { RuleOptions } from '../../config/types.js';
 import type { RegistryClient, RepositoryRef } from '../../registry/types.js';
 import type { ValidationContext, ValidationOutcome, Validator } from '../types.js';
-import { decide, resolvePolicy } from '../cosign/policy.js';
+import { decide, policyTrustRoots, resolvePolicy } from '../cosign/policy.js';
 import type { NotationConfig } from './config.js';
 import { EnvelopeError, type EnvelopeContent } from './envelope.js';
 import { actions, type Action, type Check, type Level } from './levels.js';
@@ -14,6 +14,7 @@ import { offlineRevocation, type RevocationChecker } from './revocation.js';
 import { NOTATION_ARTIFACT_TYPE, findSignatures, type SignatureCandidate } from './signatures.js';
 import { referrersTag } from '../../registry/digest.js';
 import { integrityFailure, payloadProblem, verifyAgainstRoot, type CheckResult, type TargetDescriptor, type VerificationSettings } from './verify-signature.js';
+import { digestToVerify } from '../registry-access.js';
 
 interface Opened {
   candidate: SignatureCandidate;
@@ -87,16 +88,9 @@ export class NotationValidator implements Validator {
     const names = this.config.trustRoots.map((r) => r.name);
     const policy = resolvePolicy(options, names);
     record.policy = { trustRoots: policy.trustRoots, threshold: policy.threshold, required: policy.required };
-    const roots = policy.trustRoots.map((name) => this.config.trustRoots.find((r) => r.name === name));
-    const unknown = policy.trustRoots.filter((_, i) => !roots[i]);
-    if (unknown.length > 0) {
-      throw new ImprimaturError('TRUST_ROOT_UNKNOWN', `validator "${this.name}" has no trust root "${unknown.join('", "')}"; use one of: ${names.join(', ')}, or "*" for all`);
-    }
+    const roots = policyTrustRoots(this.name, this.config.trustRoots, policy);
     const repo: RepositoryRef = { registry: image.registry, repository: image.repository };
-    const digest = await this.client.resolveDigest(repo, image.digest ?? image.tag ?? 'latest', ctx.signal);
-    if (image.digest && digest !== image.digest) {
-      throw new ImprimaturError('DIGEST_MISMATCH', `registry ${image.registry} resolved ${image.original} to ${digest}, not the pinned digest; the registry is not trustworthy`);
-    }
+    const digest = await digestToVerify(this.client, image, ctx.signal);
     record.digest = digest;
     if (level === 'skip') {
       record.summary = `${image.original} (${digest}) admitted without signature verification (verificationLevel: skip)`;
