@@ -2,7 +2,6 @@
  * `imprimatur audit`: what would this configuration deny among what runs in the cluster now?
  * Exit 0: nothing would be denied; 1: something would; 2: usage, config or cluster error.
  */
-import { parseArgs } from 'node:util';
 import { Engine } from '../admission/engine.js';
 import { runAudit, type AuditProgress } from '../audit/audit.js';
 import { selectionFromConfig } from '../audit/chart-selection.js';
@@ -15,6 +14,7 @@ import { workloadCredentialsFrom } from '../pull-secrets/workload.js';
 import { loadConfigFile } from '../config/load.js';
 import { ConfigError, ImprimaturError } from '../errors.js';
 import { createLogger } from '../log.js';
+import { parseCommandLine } from './command-line.js';
 import { defaultConfigFile } from './paths.js';
 
 export const AUDIT_USAGE = `usage: imprimatur audit [--config FILE] [--kubeconfig FILE] [-n NAMESPACE | --all-namespaces]
@@ -22,30 +22,18 @@ export const AUDIT_USAGE = `usage: imprimatur audit [--config FILE] [--kubeconfi
 `;
 
 export async function runAuditCommand(argv: string[], io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream & { isTTY?: boolean } } = process): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        config: { type: 'string', short: 'c' },
-        kubeconfig: { type: 'string' },
-        namespace: { type: 'string', short: 'n' },
-        'all-namespaces': { type: 'boolean', short: 'A' },
-        output: { type: 'string', short: 'o' },
-        concurrency: { type: 'string' },
-        'release-namespace': { type: 'string' },
-        'secrets-dir': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    io.stderr.write(`${(err as Error).message}\n${AUDIT_USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    io.stdout.write(AUDIT_USAGE);
-    return 0;
-  }
+  const parsed = parseCommandLine(argv, {
+      config: { type: 'string', short: 'c' },
+      kubeconfig: { type: 'string' },
+      namespace: { type: 'string', short: 'n' },
+      'all-namespaces': { type: 'boolean', short: 'A' },
+      output: { type: 'string', short: 'o' },
+      concurrency: { type: 'string' },
+      'release-namespace': { type: 'string' },
+      'secrets-dir': { type: 'string' },
+  }, AUDIT_USAGE, { io });
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
   const output = String(values.output ?? 'table') as AuditOutput;
   const concurrency = values.concurrency === undefined ? 8 : Number(values.concurrency);
   const usage = (message: string) => {

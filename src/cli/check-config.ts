@@ -1,28 +1,21 @@
-import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors.js';
 import { loadConfigFile } from '../config/load.js';
+import { parseCommandLine } from './command-line.js';
 import { formatWarnings } from './warnings.js';
 
+const CHECK_CONFIG_USAGE = 'usage: imprimatur check-config FILE\n';
+
 export async function runCheckConfig(argv: string[]): Promise<number> {
-  let positionals: string[];
-  let values: { 'secrets-dir'?: string; help?: boolean };
-  try {
-    ({ positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { 'secrets-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\nusage: imprimatur check-config FILE\n`);
-    return 1;
-  }
-  if (values.help) {
-    process.stdout.write('usage: imprimatur check-config FILE\n');
-    return 0;
-  }
+  const parsed = parseCommandLine(argv, { 'secrets-dir': { type: 'string' } }, CHECK_CONFIG_USAGE, { allowPositionals: true, usageErrorCode: 1 });
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
   if (positionals.length !== 1) {
-    process.stderr.write('usage: imprimatur check-config FILE\n');
+    process.stderr.write(CHECK_CONFIG_USAGE);
     return 1;
   }
   try {
     // `check`: what the chart will deploy, on a machine without the cluster's secrets (see src/config/load-context.ts).
-    const config = loadConfigFile(positionals[0]!, { mode: 'check', secretsDir: values['secrets-dir'] });
+    const config = loadConfigFile(positionals[0]!, { mode: 'check', secretsDir: values['secrets-dir'] as string | undefined });
     const receivers = countReceivers(config.alerting);
     const detecting = config.policy.filter((r) => r.with.enforcement === 'detect').length;
     process.stderr.write(formatWarnings(config));

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors.js';
 import { loadConfigFile } from '../config/load.js';
 import { Engine, NO_WORKLOAD, type CheckContext, type ImageCheck } from '../admission/engine.js';
@@ -8,6 +7,7 @@ import { workloadCredentialsFrom, type WorkloadCredentials } from '../pull-secre
 import { createLogger } from '../log.js';
 import { describeEnforcement, resolveEnforcement, type NamespaceMode, type ResolvedEnforcement } from '../admission/enforcement.js';
 import type { AttestationOutcome } from '../validators/types.js';
+import { parseCommandLine } from './command-line.js';
 import { defaultConfigFile } from './paths.js';
 import { formatWarnings } from './warnings.js';
 
@@ -18,26 +18,13 @@ const EXPLAIN_USAGE =
   '               the --pull-secret names, else ServiceAccount SA\'s, default "default", through the kubeconfig)\n';
 
 export async function runExplain(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | string[] | undefined>;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, 'secrets-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' },
-        'namespace-mode': { type: 'string' },
-        namespace: { type: 'string', short: 'n' }, 'service-account': { type: 'string' }, 'pull-secret': { type: 'string', multiple: true }, kubeconfig: { type: 'string' },
-      },
-    }));
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${EXPLAIN_USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(EXPLAIN_USAGE);
-    return 0;
-  }
+  const parsed = parseCommandLine(argv, {
+    config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, 'secrets-dir': { type: 'string' },
+    'namespace-mode': { type: 'string' },
+    namespace: { type: 'string', short: 'n' }, 'service-account': { type: 'string' }, 'pull-secret': { type: 'string', multiple: true }, kubeconfig: { type: 'string' },
+  }, EXPLAIN_USAGE, { allowPositionals: true });
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
   const namespaceMode = (values['namespace-mode'] ?? 'enforce') as string;
   if (namespaceMode !== 'enforce' && namespaceMode !== 'detect') {
     process.stderr.write(`--namespace-mode must be enforce or detect (got ${JSON.stringify(namespaceMode)})\n${EXPLAIN_USAGE}`);

@@ -1,9 +1,9 @@
-import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { startServer } from '../server/start.js';
 import { cacheDir, localSelfSigned, readTlsFiles, type TlsMaterial } from '../server/tls.js';
 import { localKey, readKeyFile, type IntegrityKey } from '../integrity/key.js';
+import { parseCommandLine, type OptionValues } from './command-line.js';
 import { defaultConfigFile } from './paths.js';
 import { childApproval, kubernetesObjectReader } from '../admission/child-approval.js';
 import { PullSecretStore } from '../pull-secrets/store.js';
@@ -23,40 +23,28 @@ const SERVE_USAGE =
 const EXIT_BACKSTOP_MS = 2000;
 
 export async function runServe(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        config: { type: 'string', short: 'c' },
-        host: { type: 'string' },
-        port: { type: 'string', short: 'p' },
-        'tls-cert': { type: 'string' },
-        'tls-key': { type: 'string' },
-        'secrets-dir': { type: 'string' },
-        kubeconfig: { type: 'string' },
-        'shutdown-delay': { type: 'string' },
-        'key-file': { type: 'string' },
-        events: { type: 'boolean' },
-        'audit-interval': { type: 'string' },
-        'audit-policy-reports': { type: 'boolean' },
-        'audit-concurrency': { type: 'string' },
-        'release-namespace': { type: 'string' },
-        'audit-lease': { type: 'string' },
-        'exclude-namespaces': { type: 'string' },
-        'no-namespace-detection': { type: 'boolean' },
-        'max-connections': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${SERVE_USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(SERVE_USAGE);
-    return 0;
-  }
+  const parsed = parseCommandLine(argv, {
+      config: { type: 'string', short: 'c' },
+      host: { type: 'string' },
+      port: { type: 'string', short: 'p' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'secrets-dir': { type: 'string' },
+      kubeconfig: { type: 'string' },
+      'shutdown-delay': { type: 'string' },
+      'key-file': { type: 'string' },
+      events: { type: 'boolean' },
+      'audit-interval': { type: 'string' },
+      'audit-policy-reports': { type: 'boolean' },
+      'audit-concurrency': { type: 'string' },
+      'release-namespace': { type: 'string' },
+      'audit-lease': { type: 'string' },
+      'exclude-namespaces': { type: 'string' },
+      'no-namespace-detection': { type: 'boolean' },
+      'max-connections': { type: 'string' },
+  }, SERVE_USAGE);
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
   const port = values.port === undefined ? 8443 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     process.stderr.write(`--port must be a port number (got ${String(values.port)})\n`);
@@ -199,7 +187,7 @@ export async function runServe(argv: string[]): Promise<number> {
 }
 
 /** --events and --audit-*: what startClusterFeatures needs, or a usage error. */
-function clusterOptions(values: Record<string, string | boolean | undefined>): Omit<ClusterFeatureOptions, 'runtime' | 'metrics' | 'logger'> | string {
+function clusterOptions(values: OptionValues): Omit<ClusterFeatureOptions, 'runtime' | 'metrics' | 'logger'> | string {
   const kubeconfig = (values.kubeconfig as string | undefined) ?? process.env.KUBECONFIG;
   const events = Boolean(values.events);
   const auditOnly = ['audit-policy-reports', 'audit-concurrency', 'audit-lease', 'exclude-namespaces', 'no-namespace-detection'].filter((k) => values[k] !== undefined);
