@@ -102,7 +102,7 @@ function checkUrl(raw: string, opts: AlertingCheckOptions): { url: URL; warning?
 function unknownVariable(err: unknown, known: string[]): string | undefined {
   const m = /"([^"]+)" not defined in .*? - (\d+):(\d+)/.exec((err as Error).message ?? '');
   if (!m) return undefined;
-  return `uses {{${m[1]}}} (line ${m[2]}), which is not a template variable (Connaisseur would fail to render it, Imprimatur would send ""); use one of: ${known.join(', ')} — or, inside {{#each results}}: image, rule, validator, outcome, reason, digest`;
+  return `uses {{${m[1]}}} (line ${m[2]}), which is not a template variable (Connaisseur would fail to render it, Imprimatur would send ""); use one of: ${known.join(', ')} — or, inside {{#each results}}: image, rule, validator, outcome, reason, digest, attestations`;
 }
 
 /**
