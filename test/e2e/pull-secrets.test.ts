@@ -28,7 +28,7 @@ import { startInjectorWebhook, type InjectorWebhook } from '../harness/injector-
 import { localSelfSigned } from '../../src/server/tls.js';
 import { tmpdir } from 'node:os';
 import { startRedis, type TestRedis } from '../harness/redis.js';
-import { applyManifests, deleteManifests, ensureNamespace, kubeconfigYaml, startKubeApiServer, webhookConfiguration, type KubeApiServer } from '../harness/kube.js';
+import { applyManifests, deleteManifests, ensureNamespace, kubeconfigYaml, startKubeApiServer, webhookConfiguration, KUBE_VERSIONS, type KubeApiServer } from '../harness/kube.js';
 import { renderChart } from '../harness/helm.js';
 import { startRegistry, type TestRegistry } from '../harness/registry.js';
 import { makeTempDir } from '../harness/temp-dirs.js';
@@ -71,7 +71,8 @@ function withPullSecrets(o: KubernetesObject, secrets: string[], serviceAccount?
   return o;
 }
 
-describe('e2e: registry credentials from the workload (auth.fromWorkload)', function () {
+// One suite per API server (v1.20.2 and the current release), as every e2e suite.
+for (const version of KUBE_VERSIONS) describe(`e2e: registry credentials from the workload (auth.fromWorkload) (kube-apiserver ${version})`, function () {
   this.timeout(60_000);
   let kube: KubeApiServer;
   let basic: TestRegistry;
@@ -102,7 +103,7 @@ describe('e2e: registry credentials from the workload (auth.fromWorkload)', func
   before(async function () {
     this.timeout(20 * 60_000); // a cold machine builds kube-apiserver first (~7 minutes)
     [kube, basic, token, redis, alerts] = await Promise.all([
-      startKubeApiServer(), startRegistry({ htpasswd: ALICE }), startRegistry({ token: true, htpasswd: BOB }), startRedis(), startHttpReceiver(),
+      startKubeApiServer({ version }), startRegistry({ htpasswd: ALICE }), startRegistry({ token: true, htpasswd: BOB }), startRedis(), startHttpReceiver(),
     ]);
     useServer(kube); // the CronJob API version this API server serves (other suites may have set another)
     recording = await startHttpFront({
