@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
 import type { TestCertificate } from './notation-pki.js';
@@ -33,11 +34,7 @@ export async function startCrlServer(): Promise<CrlServer> {
     }
     res.writeHead(200, { 'content-type': 'application/pkix-crl', 'content-length': body.length }).end(body);
   });
-  const port = await freePort();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
+  const port = await listenOnLoopback(server);
   return {
     url: (path) => `http://127.0.0.1:${port}${path}`,
     set: (path, der) => (der ? files.set(path, der) : files.delete(path)),
@@ -61,10 +58,11 @@ export interface OcspResponder {
  * responder mode (`-reqin`/`-respout`, reading the `openssl ca` database `index` afresh, signing with the issuer),
  * behind a small HTTP server on 127.0.0.1 (`openssl ocsp -port` would listen on every interface).
  */
-export async function startOcspResponder(index: string, issuer: TestCertificate, dir: string, port?: number): Promise<OcspResponder> {
+export async function startOcspResponder(index: string, issuer: TestCertificate, dir: string, reserved?: ReservedPort): Promise<OcspResponder> {
   let seq = 0;
   let count = 0;
-  const server: Server = createServer((req, res) => {
+  const server: Server = reserved?.server ?? createServer();
+  server.on('request', (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -85,11 +83,7 @@ export async function startOcspResponder(index: string, issuer: TestCertificate,
       });
     });
   });
-  const listenPort = port ?? (await freePort());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listenPort, '127.0.0.1', () => resolve());
-  });
+  const listenPort = reserved?.port ?? (await listenOnLoopback(server));
   return {
     url: `http://127.0.0.1:${listenPort}`,
     requests: () => count,
@@ -100,8 +94,30 @@ export async function startOcspResponder(index: string, issuer: TestCertificate,
   };
 }
 
-/** A port and URL for an OCSP responder started later with `startOcspResponder(…, port)` (the URL goes into certificates first). */
-export async function reserveOcspPort(): Promise<{ port: number; url: string }> {
+/** A port held open for a server started later on it (its URL goes into certificates first); nothing answers until then. */
+export interface ReservedPort {
+  port: number;
+  url: string;
+  server: Server;
+}
+
+/** Reserves a port for `startOcspResponder(…, reserved)` by listening on it already, so no other process can take it meanwhile. */
+export async function reserveOcspPort(): Promise<ReservedPort> {
+  const server = createServer();
+  const port = await listenOnLoopback(server);
+  return { port, url: `http://127.0.0.1:${port}`, server };
+}
+
+/** A port on 127.0.0.1 where nothing listens (connections are refused). */
+export async function deadPort(): Promise<{ port: number; url: string }> {
   const port = await freePort();
   return { port, url: `http://127.0.0.1:${port}` };
+}
+
+/** Listens on a port the kernel picks on 127.0.0.1 (no window for another process to take it). */
+function listenOnLoopback(server: Server): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
 }

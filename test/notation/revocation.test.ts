@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import type { TestCertificate } from '../harness/notation-pki.js';
-import { reserveOcspPort, startCrlServer, startOcspResponder, type CrlServer, type OcspResponder } from '../harness/revocation-servers.js';
+import { deadPort, reserveOcspPort, startCrlServer, startOcspResponder, type CrlServer, type OcspResponder } from '../harness/revocation-servers.js';
 import { makeValidator, runValidator, startWorld, type Verdict, type World } from './world.js';
 
 type Image = Awaited<ReturnType<World['image']>>;
@@ -85,20 +85,20 @@ describe('notation revocation checks online (CRLs from openssl ca, OCSP from ope
   it('OCSP: good is admitted, revoked is denied naming the responder (answers by openssl ocsp)', async () => {
     const good = await reserveOcspPort();
     const g = signer('ocsp-good', { ocspUrl: good.url });
-    responders.push(await startOcspResponder(w.pki.indexOf(g.leaf), g.root, w.pki.dir, good.port));
+    responders.push(await startOcspResponder(w.pki.indexOf(g.leaf), g.root, w.pki.dir, good));
     expect((await both(await signedBy('ocsp-good'), g.root)).ours.ok).to.equal(true);
 
     const bad = await reserveOcspPort();
     const r = signer('ocsp-revoked', { ocspUrl: bad.url });
     w.pki.revoke(r.leaf, 'superseded');
-    responders.push(await startOcspResponder(w.pki.indexOf(r.leaf), r.root, w.pki.dir, bad.port));
+    responders.push(await startOcspResponder(w.pki.indexOf(r.leaf), r.root, w.pki.dir, bad));
     const revoked = await both(await signedBy('ocsp-revoked'), r.root);
     expect(message(revoked.ours)).to.contain('revocation check failed: certificate "C=US, ST=WA, O=Imprimatur Test, CN=ocsp-revoked" was revoked on ')
       .and.contain(`(superseded), according to OCSP responder ${bad.url}`);
   });
 
   it('OCSP responder down: the CRL decides (the spec\'s fallback); both down: "cannot be determined", denied at strict, admitted at permissive', async () => {
-    const dead = await reserveOcspPort(); // nothing listens there
+    const dead = await deadPort(); // nothing listens there
     const f = signer('fallback', { ocspUrl: dead.url, crl: true });
     crls.set('/fallback.crl', w.pki.crl(f.leaf));
     expect((await both(await signedBy('fallback'), f.root)).ours.ok).to.equal(true);
